@@ -1,0 +1,95 @@
+//===- CodeGen.h - LLVM code generation for cnnc's tensor graph -----------===//
+//
+// Lowers an ir::Graph with bound weights to an LLVM module whose entry point
+//   int <entry>_run(const float *input, float *output);
+// runs the whole network: activations live in one block of the runtime's
+// arena, weights are private constant globals, every loop has a constant trip
+// count specialised on the static shapes. Also: target machine creation, the
+// optimisation pipeline, atomic object/assembly/IR emission, the C header, and
+// an in-process JIT for `cnnc run` / `cnnc bench`.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CNNC_CODEGEN_CODEGEN_H
+#define CNNC_CODEGEN_CODEGEN_H
+
+#include "IR/Graph.h"
+#include "Weights/Weights.h"
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace llvm {
+class LLVMContext;
+class Module;
+class TargetMachine;
+namespace orc {
+class LLJIT;
+}
+} // namespace llvm
+
+namespace cnnc::codegen {
+
+struct Options {
+  std::string entryName = "net"; ///< entry symbol is <entryName>_run
+  std::string triple;            ///< empty = host
+  std::string cpu;               ///< empty or "native" = host CPU and features
+  unsigned optLevel = 2;         ///< 0..3
+};
+
+enum class FileKind { Object, Assembly, LLVMText };
+
+/// Builds and verifies the module. Errors are either unsupported constructs
+/// (an op/shape this code generator cannot lower, a missing or misshapen
+/// weight) or internal errors (the verifier rejected the IR; message starts
+/// with "internal error:").
+llvm::Expected<std::unique_ptr<llvm::Module>>
+buildModule(const ir::Graph &g, const weights::WeightSet &w,
+            llvm::LLVMContext &ctx, const Options &o);
+
+/// Native target only. An empty triple / cpu (or cpu "native") means the host,
+/// with the host's CPU features detected.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const Options &o);
+
+/// New-pass-manager default pipeline for O0..O3 (vectorisers on at O2+).
+void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm,
+                    unsigned optLevel);
+
+/// Writes an object file, assembly or textual LLVM IR. "-" is stdout.
+/// Writes to a temporary next to `path` and renames it on success, so a
+/// failure leaves no partial output.
+llvm::Error emitFile(llvm::Module &m, llvm::TargetMachine &tm, FileKind kind,
+                     const std::string &path);
+
+/// C/C++ header declaring the entry point, with shape/size macros.
+std::string emitHeader(const ir::Graph &g, const Options &o);
+
+/// Bytes of arena the generated code asks the runtime for (activations that
+/// are neither the input nor written straight into the output). Same number
+/// the module and the header use.
+int64_t arenaBytes(const ir::Graph &g);
+
+/// A model compiled in-process. create() optimises the module at
+/// o.optLevel (do not optimise it beforehand), resolves the runtime symbols
+/// (cnnrt_*) and libm from the host process, and looks up <entry>_run.
+class JITModel {
+public:
+  static llvm::Expected<std::unique_ptr<JITModel>>
+  create(std::unique_ptr<llvm::Module> m, std::unique_ptr<llvm::LLVMContext> ctx,
+         const Options &o);
+  ~JITModel();
+  /// Calls <entry>_run; returns its status code (0 = success).
+  int run(const float *input, float *output);
+
+private:
+  JITModel();
+  std::unique_ptr<llvm::orc::LLJIT> jit_;
+  int (*fn_)(const float *, float *) = nullptr;
+};
+
+} // namespace cnnc::codegen
+
+#endif

@@ -1,0 +1,157 @@
+//===- LowerPool.cpp - max / average / adaptive 2-d pooling ----------------===//
+//
+// Window arithmetic follows PyTorch's CPU kernels exactly:
+//  * max pool: taps outside the input (padding, ceil_mode overhang) are
+//    ignored; NaN propagates.
+//  * avg pool: hstart = oh*S - P, hend = min(hstart + K, H + P),
+//    pool_size = (hend - hstart) * (wend - wstart), then clamp to [0, H);
+//    divisor = count_include_pad ? pool_size : clamped area; an empty window
+//    gives 0.
+//  * adaptive: start = floor(i*In/Out), end = ceil((i+1)*In/Out).
+//
+//===----------------------------------------------------------------------===//
+#include "CodeGen/Lowering.h"
+
+#include <limits>
+
+using namespace llvm;
+
+namespace cnnc::codegen {
+
+namespace {
+struct Dims {
+  int64_t N, C, H, W, OH, OW;
+};
+
+Expected<Dims> poolDims(Kernel &k) {
+  const ir::Shape &xs = k.node.operands[0]->shape, &ys = k.node.shape;
+  if (xs.size() != 4 || ys.size() != 4 || xs[0] != ys[0] || xs[1] != ys[1])
+    return k.error("expected 4-d input and output with equal N, C");
+  return Dims{xs[0], xs[1], xs[2], xs[3], ys[2], ys[3]};
+}
+
+/// Loops over n, c (as one plane index), oh, ow and stores body's value.
+void forEachOutput(Kernel &k, const Dims &d,
+                   function_ref<Value *(Value *xPlane, Value *oh, Value *ow)> body) {
+  IRBuilder<> &b = k.b;
+  forLoop(b, 0, d.N * d.C, [&](Value *p) {
+    Value *xPlane = k.mul(p, d.H * d.W);
+    Value *yPlane = k.mul(p, d.OH * d.OW);
+    forLoop(b, 0, d.OH, [&](Value *oh) {
+      forLoop(b, 0, d.OW, [&](Value *ow) {
+        Value *v = body(xPlane, oh, ow);
+        k.store(v, k.out, k.add(yPlane, k.add(k.mul(oh, d.OW), ow)));
+      });
+    });
+  });
+}
+} // namespace
+
+Error lowerMaxPool2d(Kernel &k) {
+  auto dOr = poolDims(k);
+  if (!dOr)
+    return dOr.takeError();
+  Dims d = *dOr;
+  const ir::Attrs &a = k.node.attrs;
+  IRBuilder<> &b = k.b;
+  bool check = a.padding[0] > 0 || a.padding[1] > 0 || a.ceilMode;
+  Value *negInf = k.f(-std::numeric_limits<double>::infinity());
+  forEachOutput(k, d, [&](Value *xPlane, Value *oh, Value *ow) {
+    Value *ih0 = k.add(k.mul(oh, a.stride[0]), -a.padding[0]);
+    Value *iw0 = k.add(k.mul(ow, a.stride[1]), -a.padding[1]);
+    return forLoopAcc(b, 0, a.kernel[0], negInf, [&](Value *kh, Value *acc) {
+      Value *ih = k.add(ih0, k.mul(kh, a.dilation[0]));
+      Value *okH = nullptr;
+      if (check) {
+        okH = b.CreateICmpULT(ih, k.i64(d.H));
+        ih = b.CreateSelect(okH, ih, k.i64(0));
+      }
+      Value *row = k.add(xPlane, k.mul(ih, d.W));
+      return forLoopAcc(b, 0, a.kernel[1], acc, [&](Value *kw, Value *acc) {
+        Value *iw = k.add(iw0, k.mul(kw, a.dilation[1]));
+        Value *ok = okH;
+        if (check) {
+          Value *okW = b.CreateICmpULT(iw, k.i64(d.W));
+          iw = b.CreateSelect(okW, iw, k.i64(0));
+          ok = b.CreateAnd(okH, okW);
+        }
+        Value *v = k.load(k.in[0], k.add(row, iw));
+        if (ok)
+          v = b.CreateSelect(ok, v, negInf);
+        return k.fmaxNaN(acc, v);
+      });
+    });
+  });
+  return Error::success();
+}
+
+Error lowerAvgPool2d(Kernel &k) {
+  auto dOr = poolDims(k);
+  if (!dOr)
+    return dOr.takeError();
+  Dims d = *dOr;
+  const ir::Attrs &a = k.node.attrs;
+  IRBuilder<> &b = k.b;
+  forEachOutput(k, d, [&](Value *xPlane, Value *oh, Value *ow) {
+    Value *hs = k.add(k.mul(oh, a.stride[0]), -a.padding[0]);
+    Value *ws = k.add(k.mul(ow, a.stride[1]), -a.padding[1]);
+    Value *he = k.smin(k.add(hs, a.kernel[0]), k.i64(d.H + a.padding[0]));
+    Value *we = k.smin(k.add(ws, a.kernel[1]), k.i64(d.W + a.padding[1]));
+    Value *poolSize = b.CreateMul(b.CreateSub(he, hs), b.CreateSub(we, ws));
+    hs = k.smax(hs, k.i64(0));
+    ws = k.smax(ws, k.i64(0));
+    he = k.smin(he, k.i64(d.H));
+    we = k.smin(we, k.i64(d.W));
+    Value *sum = forRangeAcc(b, hs, he, k.f(0.0), [&](Value *ih, Value *acc) {
+      Value *row = k.add(xPlane, k.mul(ih, d.W));
+      return forRangeAcc(b, ws, we, acc, [&](Value *iw, Value *acc) {
+        return k.fadd(acc, k.load(k.in[0], k.add(row, iw)));
+      });
+    });
+    Value *div = poolSize;
+    if (!a.countIncludePad)
+      div = b.CreateMul(k.smax(b.CreateSub(he, hs), k.i64(0)),
+                        k.smax(b.CreateSub(we, ws), k.i64(0)));
+    // An empty window sums to 0; keep 0 / 0 from producing NaN.
+    div = k.smax(div, k.i64(1));
+    return b.CreateFDiv(sum, b.CreateSIToFP(div, k.f32()));
+  });
+  return Error::success();
+}
+
+Error lowerAdaptivePool2d(Kernel &k) {
+  auto dOr = poolDims(k);
+  if (!dOr)
+    return dOr.takeError();
+  Dims d = *dOr;
+  if (d.OH <= 0 || d.OW <= 0)
+    return k.error("empty output");
+  bool isMax = k.node.kind == ir::OpKind::AdaptiveMaxPool2d;
+  IRBuilder<> &b = k.b;
+  auto start = [&](Value *i, int64_t in, int64_t out) {
+    return b.CreateUDiv(k.mul(i, in), k.i64(out));
+  };
+  auto end = [&](Value *i, int64_t in, int64_t out) {
+    return b.CreateUDiv(k.add(k.mul(k.add(i, 1), in), out - 1), k.i64(out));
+  };
+  Value *negInf = k.f(-std::numeric_limits<double>::infinity());
+  forEachOutput(k, d, [&](Value *xPlane, Value *oh, Value *ow) {
+    Value *hs = start(oh, d.H, d.OH), *he = end(oh, d.H, d.OH);
+    Value *ws = start(ow, d.W, d.OW), *we = end(ow, d.W, d.OW);
+    Value *init = isMax ? negInf : k.f(0.0);
+    Value *r = forRangeAcc(b, hs, he, init, [&](Value *ih, Value *acc) {
+      Value *row = k.add(xPlane, k.mul(ih, d.W));
+      return forRangeAcc(b, ws, we, acc, [&](Value *iw, Value *acc) {
+        Value *v = k.load(k.in[0], k.add(row, iw));
+        return isMax ? k.fmaxNaN(acc, v) : k.fadd(acc, v);
+      });
+    });
+    if (isMax)
+      return r;
+    Value *cnt = b.CreateMul(b.CreateSub(he, hs), b.CreateSub(we, ws));
+    return b.CreateFDiv(r, b.CreateSIToFP(cnt, k.f32()));
+  });
+  return Error::success();
+}
+
+} // namespace cnnc::codegen

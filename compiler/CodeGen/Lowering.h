@@ -1,0 +1,160 @@
+//===- Lowering.h - shared interface of the per-operator lowerings ---------===//
+//
+// ModuleBuilder creates one internal function per graph node,
+//   void kernel(ptr noalias %in0, ..., ptr noalias %out)
+// positions a builder in its body and hands a Kernel to the lowering for the
+// node's op. A lowering emits loops over the static shapes, reads operands
+// through `in`, writes `out`, and reaches parameters through param(), which
+// returns the weight as a private constant global. Each op's lowering lives in
+// its own file so it can be replaced by a faster one without touching others.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CNNC_CODEGEN_LOWERING_H
+#define CNNC_CODEGEN_LOWERING_H
+
+#include "CodeGen/LoopBuilder.h"
+#include "IR/Graph.h"
+#include "Weights/Weights.h"
+
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/Error.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace cnnc::codegen {
+
+class Kernel {
+public:
+  llvm::Module &m;
+  llvm::IRBuilder<> &b;
+  const ir::Node &node;
+  std::vector<llvm::Value *> in; ///< one float* per operand
+  llvm::Value *out;              ///< float* of this node's buffer
+
+  using ParamFn = std::function<llvm::Expected<llvm::Value *>(const ir::Param &)>;
+  using ConstFn =
+      std::function<llvm::Value *(const std::string &, llvm::ArrayRef<float>)>;
+  using TensorFn =
+      std::function<llvm::Expected<const weights::Tensor *>(const ir::Param &)>;
+
+  Kernel(llvm::Module &m, llvm::IRBuilder<> &b, const ir::Node &node,
+         ParamFn paramFn, ConstFn constFn, TensorFn tensorFn)
+      : m(m), b(b), node(node), paramFn_(std::move(paramFn)),
+        constFn_(std::move(constFn)), tensorFn_(std::move(tensorFn)) {}
+
+  /// The global holding the node's param with this suffix ("weight"), or
+  /// nullptr when the node has no such param. Errors if the weight set lacks
+  /// it or its shape differs.
+  llvm::Expected<llvm::Value *> param(const std::string &suffix) {
+    const ir::Param *p = node.param(suffix);
+    if (!p)
+      return nullptr;
+    return paramFn_(*p);
+  }
+  /// The weight values themselves (for compile-time folding), or nullptr.
+  llvm::Expected<const weights::Tensor *> tensor(const std::string &suffix) {
+    const ir::Param *p = node.param(suffix);
+    if (!p)
+      return nullptr;
+    return tensorFn_(*p);
+  }
+  /// A private constant global with these values; `tag` names it.
+  llvm::Value *constant(const std::string &tag, llvm::ArrayRef<float> v) {
+    return constFn_(tag, v);
+  }
+
+  // --- small IR helpers ---------------------------------------------------
+  llvm::Type *f32() { return b.getFloatTy(); }
+  llvm::Value *i64(int64_t v) { return b.getInt64(v); }
+  llvm::Value *f(double v) { return llvm::ConstantFP::get(f32(), v); }
+  llvm::Value *ptr(llvm::Value *base, llvm::Value *idx) {
+    return b.CreateInBoundsGEP(f32(), base, idx);
+  }
+  llvm::Value *load(llvm::Value *base, llvm::Value *idx) {
+    return b.CreateAlignedLoad(f32(), ptr(base, idx), llvm::Align(4));
+  }
+  void store(llvm::Value *v, llvm::Value *base, llvm::Value *idx) {
+    b.CreateAlignedStore(v, ptr(base, idx), llvm::Align(4));
+  }
+  llvm::Value *add(llvm::Value *a, llvm::Value *c) {
+    return b.CreateAdd(a, c, "", false, true);
+  }
+  llvm::Value *add(llvm::Value *a, int64_t c) {
+    return c == 0 ? a : add(a, i64(c));
+  }
+  llvm::Value *mul(llvm::Value *a, int64_t c) {
+    return c == 1 ? a : b.CreateMul(a, i64(c), "", false, true);
+  }
+  /// ((i0 * d1 + i1) * d2 + i2) ... for a row-major index.
+  llvm::Value *index(llvm::ArrayRef<llvm::Value *> idx,
+                     llvm::ArrayRef<int64_t> dims) {
+    llvm::Value *r = idx[0];
+    for (size_t k = 1; k < idx.size(); ++k)
+      r = add(mul(r, dims[k]), idx[k]);
+    return r;
+  }
+  /// Accumulating add / multiply-add: reassociation and contraction allowed
+  /// so reductions can be vectorised and fused.
+  llvm::Value *fadd(llvm::Value *a, llvm::Value *c) {
+    auto *r = b.CreateFAdd(a, c);
+    if (auto *i = llvm::dyn_cast<llvm::Instruction>(r)) {
+      i->setHasAllowReassoc(true);
+      i->setHasAllowContract(true);
+    }
+    return r;
+  }
+  llvm::Value *fmuladd(llvm::Value *x, llvm::Value *y, llvm::Value *acc) {
+    auto *p = b.CreateFMul(x, y);
+    if (auto *i = llvm::dyn_cast<llvm::Instruction>(p)) {
+      i->setHasAllowReassoc(true);
+      i->setHasAllowContract(true);
+    }
+    return fadd(acc, p);
+  }
+  /// max with PyTorch's NaN propagation (a NaN input wins).
+  llvm::Value *fmaxNaN(llvm::Value *acc, llvm::Value *v) {
+    llvm::Value *take =
+        b.CreateOr(b.CreateFCmpOGT(v, acc), b.CreateFCmpUNO(v, v));
+    return b.CreateSelect(take, v, acc);
+  }
+  llvm::Value *smax(llvm::Value *a, llvm::Value *c) {
+    return b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a, c);
+  }
+  llvm::Value *smin(llvm::Value *a, llvm::Value *c) {
+    return b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a, c);
+  }
+
+  llvm::Error error(const llvm::Twine &msg) {
+    std::string who = node.name.empty() ? std::string(ir::opName(node.kind))
+                                        : node.name + " (" +
+                                              ir::opName(node.kind) + ")";
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "codegen: " + who + ": " + msg);
+  }
+
+private:
+  ParamFn paramFn_;
+  ConstFn constFn_;
+  TensorFn tensorFn_;
+};
+
+llvm::Error lowerConv2d(Kernel &k);
+llvm::Error lowerMaxPool2d(Kernel &k);
+llvm::Error lowerAvgPool2d(Kernel &k);
+llvm::Error lowerAdaptivePool2d(Kernel &k); // avg and max
+llvm::Error lowerLinear(Kernel &k);
+llvm::Error lowerBatchNorm2d(Kernel &k);
+llvm::Error lowerUnary(Kernel &k);  // activations
+llvm::Error lowerBinary(Kernel &k); // add, mul
+llvm::Error lowerSoftmax(Kernel &k); // softmax, log_softmax
+llvm::Error lowerConcat(Kernel &k);
+/// Copies `n` floats (used for the output when it aliases the input).
+void emitCopy(llvm::IRBuilder<> &b, llvm::Value *dst, llvm::Value *src,
+              int64_t n);
+
+} // namespace cnnc::codegen
+
+#endif

@@ -1,0 +1,417 @@
+//===- ModuleBuilder.cpp - graph + weights -> LLVM module -----------------===//
+//
+// Layout of the generated module:
+//  * one private constant global per weight tensor ("cnnc.w.<state_dict key>")
+//    and per compile-time folded constant ("cnnc.c.<tag>"), 64-byte aligned;
+//  * one internal kernel function per computing node,
+//    void @"<entry>.<op>.<id>"(ptr noalias %in..., ptr noalias %out);
+//  * the entry `i32 @<entry>_run(ptr %input, ptr %output)`: null check, ABI
+//    check, one cnnrt_arena_get for all activations, the kernel calls in
+//    graph order;
+//  * `i32 @<entry>_abi_version()`.
+// Buffers: Reshape / Dropout / Identity alias their operand's buffer; the
+// node producing the output's storage writes straight into `output`; every
+// other computing node gets its own 64-byte-aligned slot in the arena (no
+// reuse yet: memory planning comes later). If the output is a view of the
+// input, the input is copied.
+//
+//===----------------------------------------------------------------------===//
+#include "CodeGen/CodeGen.h"
+#include "CodeGen/Lowering.h"
+
+#include "cnnrt.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/Function.h"
+#include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <map>
+
+using namespace llvm;
+
+namespace cnnc::codegen {
+
+namespace {
+
+bool isAlias(ir::OpKind k) {
+  return k == ir::OpKind::Reshape || k == ir::OpKind::Dropout ||
+         k == ir::OpKind::Identity;
+}
+
+constexpr int64_t kAlign = 64;
+
+/// Where every node's values live.
+struct BufferPlan {
+  enum Storage { Input, Output, Arena };
+  DenseMap<const ir::Node *, const ir::Node *> root; ///< storage owner
+  DenseMap<const ir::Node *, bool> live;
+  DenseMap<const ir::Node *, int64_t> offset; ///< arena byte offset of roots
+  Storage storageOf(const ir::Node *n, const ir::Graph &g) const {
+    const ir::Node *r = root.lookup(n);
+    if (r == g.input())
+      return Input;
+    if (r == root.lookup(g.output()))
+      return Output;
+    return Arena;
+  }
+  int64_t arenaBytes = 0;
+};
+
+BufferPlan planBuffers(const ir::Graph &g) {
+  BufferPlan p;
+  // Liveness: everything the output depends on.
+  if (g.output()) {
+    std::vector<const ir::Node *> work{g.output()};
+    while (!work.empty()) {
+      const ir::Node *n = work.back();
+      work.pop_back();
+      if (p.live.lookup(n))
+        continue;
+      p.live[n] = true;
+      for (const ir::Node *op : n->operands)
+        work.push_back(op);
+    }
+  }
+  for (const auto &up : g.nodes()) {
+    const ir::Node *n = up.get();
+    if (isAlias(n->kind) && n->operands.size() == 1)
+      p.root[n] = p.root.lookup(n->operands[0]);
+    else
+      p.root[n] = n;
+  }
+  const ir::Node *outRoot = g.output() ? p.root.lookup(g.output()) : nullptr;
+  int64_t off = 0;
+  for (const auto &up : g.nodes()) {
+    const ir::Node *n = up.get();
+    if (!p.live.lookup(n) || p.root.lookup(n) != n || n == g.input() ||
+        n == outRoot || n->kind == ir::OpKind::Input)
+      continue;
+    p.offset[n] = off;
+    int64_t bytes = ir::numElements(n->shape) * 4;
+    off += (bytes + kAlign - 1) / kAlign * kAlign;
+  }
+  p.arenaBytes = off;
+  return p;
+}
+
+Error err(const Twine &msg) {
+  return createStringError(inconvertibleErrorCode(), "codegen: " + msg);
+}
+
+class ModuleBuilder {
+public:
+  ModuleBuilder(const ir::Graph &g, const weights::WeightSet &w,
+                LLVMContext &ctx, const Options &o)
+      : g_(g), w_(w), ctx_(ctx), o_(o) {}
+
+  Expected<std::unique_ptr<Module>> build();
+
+private:
+  const ir::Graph &g_;
+  const weights::WeightSet &w_;
+  LLVMContext &ctx_;
+  const Options &o_;
+  std::unique_ptr<Module> m_;
+  std::string cpu_, features_;
+  std::map<std::string, GlobalVariable *> weightGlobals_;
+
+  Function *makeFunction(FunctionType *ty, const Twine &name,
+                         GlobalValue::LinkageTypes linkage);
+  GlobalVariable *makeConstant(const std::string &name, ArrayRef<float> v);
+  Expected<const weights::Tensor *> tensorFor(const ir::Param &p);
+  Expected<Value *> weightGlobal(const ir::Param &p);
+  Expected<Function *> buildKernel(const ir::Node &n);
+  Error lower(Kernel &k);
+};
+
+Function *ModuleBuilder::makeFunction(FunctionType *ty, const Twine &name,
+                                      GlobalValue::LinkageTypes linkage) {
+  Function *f = Function::Create(ty, linkage, name, *m_);
+  f->setDoesNotThrow();
+  if (!cpu_.empty())
+    f->addFnAttr("target-cpu", cpu_);
+  if (!features_.empty())
+    f->addFnAttr("target-features", features_);
+  f->addFnAttr("no-trapping-math", "true");
+  return f;
+}
+
+GlobalVariable *ModuleBuilder::makeConstant(const std::string &name,
+                                            ArrayRef<float> v) {
+  Constant *init = ConstantDataArray::get(ctx_, v);
+  auto *gv = new GlobalVariable(*m_, init->getType(), /*isConstant=*/true,
+                                GlobalValue::PrivateLinkage, init, name);
+  gv->setAlignment(Align(kAlign));
+  gv->setUnnamedAddr(GlobalValue::UnnamedAddr::Global);
+  return gv;
+}
+
+Expected<const weights::Tensor *>
+ModuleBuilder::tensorFor(const ir::Param &p) {
+  const weights::Tensor *t = w_.find(p.key);
+  if (!t)
+    return err("missing weight '" + p.key + "'");
+  if (t->shape != p.shape)
+    return err("weight '" + p.key + "' has shape " +
+               ir::shapeToString(t->shape) + ", expected " +
+               ir::shapeToString(p.shape));
+  if ((int64_t)t->data.size() != ir::numElements(p.shape))
+    return err("weight '" + p.key + "' has " + Twine(t->data.size()) +
+               " values, expected " + Twine(ir::numElements(p.shape)));
+  return t;
+}
+
+Expected<Value *> ModuleBuilder::weightGlobal(const ir::Param &p) {
+  auto it = weightGlobals_.find(p.key);
+  if (it != weightGlobals_.end())
+    return it->second;
+  auto t = tensorFor(p);
+  if (!t)
+    return t.takeError();
+  GlobalVariable *gv = makeConstant("cnnc.w." + p.key, (*t)->data);
+  weightGlobals_[p.key] = gv;
+  return gv;
+}
+
+Error ModuleBuilder::lower(Kernel &k) {
+  switch (k.node.kind) {
+  case ir::OpKind::Conv2d:
+    return lowerConv2d(k);
+  case ir::OpKind::MaxPool2d:
+    return lowerMaxPool2d(k);
+  case ir::OpKind::AvgPool2d:
+    return lowerAvgPool2d(k);
+  case ir::OpKind::AdaptiveAvgPool2d:
+  case ir::OpKind::AdaptiveMaxPool2d:
+    return lowerAdaptivePool2d(k);
+  case ir::OpKind::BatchNorm2d:
+    return lowerBatchNorm2d(k);
+  case ir::OpKind::Linear:
+    return lowerLinear(k);
+  case ir::OpKind::Relu:
+  case ir::OpKind::Relu6:
+  case ir::OpKind::LeakyRelu:
+  case ir::OpKind::Elu:
+  case ir::OpKind::Hardtanh:
+  case ir::OpKind::Sigmoid:
+  case ir::OpKind::Tanh:
+  case ir::OpKind::Silu:
+  case ir::OpKind::Hardswish:
+    return lowerUnary(k);
+  case ir::OpKind::Softmax:
+  case ir::OpKind::LogSoftmax:
+    return lowerSoftmax(k);
+  case ir::OpKind::Add:
+  case ir::OpKind::Mul:
+    return lowerBinary(k);
+  case ir::OpKind::Concat:
+    return lowerConcat(k);
+  case ir::OpKind::Input:
+  case ir::OpKind::Reshape:
+  case ir::OpKind::Dropout:
+  case ir::OpKind::Identity:
+    break;
+  }
+  return k.error("operator has no lowering");
+}
+
+Expected<Function *> ModuleBuilder::buildKernel(const ir::Node &n) {
+  Type *ptrTy = PointerType::getUnqual(ctx_);
+  std::vector<Type *> args(n.operands.size() + 1, ptrTy);
+  auto *fty = FunctionType::get(Type::getVoidTy(ctx_), args, false);
+  Function *f = makeFunction(fty,
+                             o_.entryName + "." + ir::opName(n.kind) + "." +
+                                 Twine(n.id),
+                             GlobalValue::InternalLinkage);
+  for (unsigned i = 0; i < f->arg_size(); ++i) {
+    f->addParamAttr(i, Attribute::NoAlias);
+    f->addParamAttr(i, Attribute::NoCapture);
+    f->addParamAttr(i, Attribute::NoUndef);
+    if (i + 1 < f->arg_size())
+      f->addParamAttr(i, Attribute::ReadOnly);
+    f->getArg(i)->setName(i + 1 < f->arg_size() ? "in" + Twine(i) : "out");
+  }
+  BasicBlock *entry = BasicBlock::Create(ctx_, "entry", f);
+  IRBuilder<> b(entry);
+  Kernel k(
+      *m_, b, n, [this](const ir::Param &p) { return weightGlobal(p); },
+      [this](const std::string &tag, ArrayRef<float> v) -> Value * {
+        return makeConstant("cnnc.c." + tag, v);
+      },
+      [this](const ir::Param &p) { return tensorFor(p); });
+  for (unsigned i = 0; i < n.operands.size(); ++i)
+    k.in.push_back(f->getArg(i));
+  k.out = f->getArg(n.operands.size());
+  if (Error e = lower(k))
+    return std::move(e);
+  b.CreateRetVoid();
+  return f;
+}
+
+Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
+  if (!g_.input() || !g_.output())
+    return err("graph has no input or no output");
+  if (g_.input()->kind != ir::OpKind::Input)
+    return err("graph input is not an Input node");
+
+  auto tm = createTargetMachine(o_);
+  if (!tm)
+    return tm.takeError();
+  cpu_ = (*tm)->getTargetCPU().str();
+  features_ = (*tm)->getTargetFeatureString().str();
+
+  m_ = std::make_unique<Module>(g_.modelName.empty() ? o_.entryName
+                                                     : g_.modelName,
+                                ctx_);
+  m_->setTargetTriple((*tm)->getTargetTriple().str());
+  m_->setDataLayout((*tm)->createDataLayout());
+  const DataLayout &dl = m_->getDataLayout();
+
+  BufferPlan plan = planBuffers(g_);
+
+  // Structural checks the lowerings rely on.
+  for (const auto &up : g_.nodes()) {
+    const ir::Node &n = *up;
+    if (!plan.live.lookup(&n))
+      continue;
+    if (n.kind == ir::OpKind::Input && &n != g_.input())
+      return err("graph has more than one Input node");
+    if (isAlias(n.kind)) {
+      if (n.operands.size() != 1)
+        return err(Twine(ir::opName(n.kind)) + " node needs one operand");
+      if (ir::numElements(n.shape) != ir::numElements(n.operands[0]->shape))
+        return err(Twine(ir::opName(n.kind)) + " changes the element count");
+    } else if (n.kind != ir::OpKind::Input && n.operands.empty()) {
+      return err(Twine(ir::opName(n.kind)) + " node has no operands");
+    }
+  }
+
+  Type *ptrTy = PointerType::getUnqual(ctx_);
+  Type *i32 = Type::getInt32Ty(ctx_);
+  IntegerType *sizeTy = dl.getIntPtrType(ctx_);
+
+  // Runtime hooks.
+  FunctionCallee checkAbi = m_->getOrInsertFunction(
+      "cnnrt_check_abi", FunctionType::get(i32, {i32}, false));
+  FunctionCallee arenaGet = m_->getOrInsertFunction(
+      "cnnrt_arena_get", FunctionType::get(ptrTy, {sizeTy}, false));
+  if (auto *f = dyn_cast<Function>(checkAbi.getCallee()))
+    f->setDoesNotThrow();
+  if (auto *f = dyn_cast<Function>(arenaGet.getCallee())) {
+    f->setDoesNotThrow();
+    f->addRetAttr(Attribute::NoAlias);
+    f->addRetAttr(Attribute::getWithAlignment(ctx_, Align(kAlign)));
+  }
+
+  // int <entry>_abi_version(void)
+  {
+    Function *f = makeFunction(FunctionType::get(i32, false),
+                               o_.entryName + "_abi_version",
+                               GlobalValue::ExternalLinkage);
+    IRBuilder<> b(BasicBlock::Create(ctx_, "entry", f));
+    b.CreateRet(b.getInt32(CNNRT_ABI_VERSION));
+  }
+
+  // int <entry>_run(const float *input, float *output)
+  Function *run = makeFunction(FunctionType::get(i32, {ptrTy, ptrTy}, false),
+                               o_.entryName + "_run",
+                               GlobalValue::ExternalLinkage);
+  Argument *input = run->getArg(0), *output = run->getArg(1);
+  input->setName("input");
+  output->setName("output");
+  run->addParamAttr(0, Attribute::NoAlias);
+  run->addParamAttr(0, Attribute::ReadOnly);
+  run->addParamAttr(0, Attribute::NoCapture);
+  run->addParamAttr(1, Attribute::NoAlias);
+  run->addParamAttr(1, Attribute::NoCapture);
+
+  BasicBlock *entry = BasicBlock::Create(ctx_, "entry", run);
+  BasicBlock *abiBB = BasicBlock::Create(ctx_, "check.abi", run);
+  BasicBlock *nullBB = BasicBlock::Create(ctx_, "err.null", run);
+  BasicBlock *abiErrBB = BasicBlock::Create(ctx_, "err.abi", run);
+  IRBuilder<> b(entry);
+  Value *bad = b.CreateOr(b.CreateIsNull(input), b.CreateIsNull(output));
+  b.CreateCondBr(bad, nullBB, abiBB);
+  b.SetInsertPoint(nullBB);
+  b.CreateRet(b.getInt32(CNNRT_ERR_NULL_ARG));
+  b.SetInsertPoint(abiErrBB);
+  b.CreateRet(b.getInt32(CNNRT_ERR_ABI));
+
+  b.SetInsertPoint(abiBB);
+  Value *abi = b.CreateCall(checkAbi, {b.getInt32(CNNRT_ABI_VERSION)});
+  BasicBlock *bodyBB = BasicBlock::Create(ctx_, "body", run);
+  Value *arena = nullptr;
+  if (plan.arenaBytes > 0) {
+    BasicBlock *arenaBB = BasicBlock::Create(ctx_, "arena", run);
+    BasicBlock *memErrBB = BasicBlock::Create(ctx_, "err.memory", run);
+    b.CreateCondBr(b.CreateICmpEQ(abi, b.getInt32(CNNRT_OK)), arenaBB,
+                   abiErrBB);
+    b.SetInsertPoint(arenaBB);
+    arena = b.CreateCall(arenaGet,
+                         {ConstantInt::get(sizeTy, plan.arenaBytes)}, "arena");
+    b.CreateCondBr(b.CreateIsNull(arena), memErrBB, bodyBB);
+    b.SetInsertPoint(memErrBB);
+    b.CreateRet(b.getInt32(CNNRT_ERR_NO_MEMORY));
+  } else {
+    b.CreateCondBr(b.CreateICmpEQ(abi, b.getInt32(CNNRT_OK)), bodyBB,
+                   abiErrBB);
+  }
+  b.SetInsertPoint(bodyBB);
+
+  auto bufferOf = [&](const ir::Node *n) -> Value * {
+    switch (plan.storageOf(n, g_)) {
+    case BufferPlan::Input:
+      return input;
+    case BufferPlan::Output:
+      return output;
+    case BufferPlan::Arena:
+      break;
+    }
+    int64_t off = plan.offset.lookup(plan.root.lookup(n));
+    return b.CreateInBoundsGEP(b.getInt8Ty(), arena, b.getInt64(off),
+                               "buf." + Twine(plan.root.lookup(n)->id));
+  };
+
+  for (const auto &up : g_.nodes()) {
+    const ir::Node &n = *up;
+    if (!plan.live.lookup(&n) || n.kind == ir::OpKind::Input ||
+        isAlias(n.kind))
+      continue;
+    auto k = buildKernel(n);
+    if (!k)
+      return k.takeError();
+    std::vector<Value *> args;
+    for (const ir::Node *op : n.operands)
+      args.push_back(bufferOf(op));
+    args.push_back(bufferOf(&n));
+    b.CreateCall(*k, args);
+  }
+  if (plan.storageOf(g_.output(), g_) == BufferPlan::Input)
+    emitCopy(b, output, input, ir::numElements(g_.output()->shape));
+  b.CreateRet(b.getInt32(CNNRT_OK));
+
+  std::string msg;
+  raw_string_ostream os(msg);
+  if (verifyModule(*m_, &os))
+    return createStringError(inconvertibleErrorCode(),
+                             "internal error: generated LLVM IR is invalid: " +
+                                 os.str());
+  return std::move(m_);
+}
+
+} // namespace
+
+int64_t arenaBytes(const ir::Graph &g) { return planBuffers(g).arenaBytes; }
+
+Expected<std::unique_ptr<Module>> buildModule(const ir::Graph &g,
+                                              const weights::WeightSet &w,
+                                              LLVMContext &ctx,
+                                              const Options &o) {
+  return ModuleBuilder(g, w, ctx, o).build();
+}
+
+} // namespace cnnc::codegen

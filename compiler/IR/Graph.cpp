@@ -1,0 +1,161 @@
+//===- Graph.cpp - construction and queries of the tensor graph -----------===//
+#include "IR/Graph.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace cnnc::ir {
+
+int64_t numElements(const Shape &s) {
+  int64_t n = 1;
+  for (int64_t d : s)
+    n *= d;
+  return n;
+}
+
+std::string shapeToString(const Shape &s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i)
+      out += 'x';
+    out += std::to_string(s[i]);
+  }
+  return out;
+}
+
+const char *opName(OpKind k) {
+  switch (k) {
+  case OpKind::Input: return "input";
+  case OpKind::Conv2d: return "conv2d";
+  case OpKind::MaxPool2d: return "maxpool2d";
+  case OpKind::AvgPool2d: return "avgpool2d";
+  case OpKind::AdaptiveAvgPool2d: return "adaptive_avgpool2d";
+  case OpKind::AdaptiveMaxPool2d: return "adaptive_maxpool2d";
+  case OpKind::BatchNorm2d: return "batchnorm2d";
+  case OpKind::Linear: return "linear";
+  case OpKind::Reshape: return "reshape";
+  case OpKind::Dropout: return "dropout";
+  case OpKind::Identity: return "identity";
+  case OpKind::Relu: return "relu";
+  case OpKind::Relu6: return "relu6";
+  case OpKind::LeakyRelu: return "leaky_relu";
+  case OpKind::Elu: return "elu";
+  case OpKind::Hardtanh: return "hardtanh";
+  case OpKind::Sigmoid: return "sigmoid";
+  case OpKind::Tanh: return "tanh";
+  case OpKind::Silu: return "silu";
+  case OpKind::Hardswish: return "hardswish";
+  case OpKind::Softmax: return "softmax";
+  case OpKind::LogSoftmax: return "log_softmax";
+  case OpKind::Add: return "add";
+  case OpKind::Mul: return "mul";
+  case OpKind::Concat: return "concat";
+  }
+  return "?";
+}
+
+const Param *Node::param(const std::string &suffix) const {
+  for (const Param &p : params) {
+    const std::string &k = p.key;
+    if (k == suffix ||
+        (k.size() > suffix.size() && k[k.size() - suffix.size() - 1] == '.' &&
+         k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0))
+      return &p;
+  }
+  return nullptr;
+}
+
+int64_t Node::numParams() const {
+  int64_t n = 0;
+  for (const Param &p : params) {
+    // Buffers (running statistics) are not parameters in PyTorch's count.
+    if (p.key.size() >= 12 &&
+        (p.key.find("running_mean") != std::string::npos ||
+         p.key.find("running_var") != std::string::npos))
+      continue;
+    n += numElements(p.shape);
+  }
+  return n;
+}
+
+int64_t Node::macs() const {
+  switch (kind) {
+  case OpKind::Conv2d: {
+    // Every output element accumulates (C_in / groups) * KH * KW products.
+    const Param *w = param("weight");
+    if (!w)
+      return 0;
+    int64_t perOut = w->shape[1] * w->shape[2] * w->shape[3];
+    return numElements(shape) * perOut;
+  }
+  case OpKind::Linear: {
+    const Param *w = param("weight");
+    if (!w)
+      return 0;
+    return numElements(shape) * w->shape[1];
+  }
+  default:
+    return 0;
+  }
+}
+
+Node *Graph::addNode(OpKind kind, std::vector<Node *> operands, Shape shape,
+                     std::string name, llvm::SMLoc loc) {
+  auto n = std::make_unique<Node>();
+  n->id = nodes_.size();
+  n->kind = kind;
+  n->operands = std::move(operands);
+  n->shape = std::move(shape);
+  n->name = std::move(name);
+  n->loc = loc;
+  nodes_.push_back(std::move(n));
+  return nodes_.back().get();
+}
+
+std::vector<Node *> Graph::users(const Node *n) const {
+  std::vector<Node *> out;
+  for (const auto &u : nodes_)
+    if (std::find(u->operands.begin(), u->operands.end(), n) != u->operands.end())
+      out.push_back(u.get());
+  return out;
+}
+
+void Graph::replaceAllUses(Node *from, Node *to) {
+  for (const auto &u : nodes_)
+    for (Node *&op : u->operands)
+      if (op == from)
+        op = to;
+  if (output_ == from)
+    output_ = to;
+}
+
+void Graph::removeDeadNodes() {
+  std::unordered_set<const Node *> live;
+  if (input_)
+    live.insert(input_);
+  std::vector<const Node *> work;
+  if (output_)
+    work.push_back(output_);
+  while (!work.empty()) {
+    const Node *n = work.back();
+    work.pop_back();
+    if (!live.insert(n).second && n != input_)
+      continue;
+    for (const Node *op : n->operands)
+      if (!live.count(op))
+        work.push_back(op);
+  }
+  nodes_.erase(std::remove_if(nodes_.begin(), nodes_.end(),
+                              [&](const std::unique_ptr<Node> &n) {
+                                return !live.count(n.get());
+                              }),
+               nodes_.end());
+  renumber();
+}
+
+void Graph::renumber() {
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    nodes_[i]->id = i;
+}
+
+} // namespace cnnc::ir

@@ -1,0 +1,123 @@
+//===- Graph.h - cnnc's typed tensor graph ---------------------------------===//
+//
+// The IR that tracing `forward` produces and every later stage consumes: a
+// directed acyclic graph of tensor operations with fully static shapes.
+// Tensors are float32 in NCHW order (row-major, contiguous); a Reshape is a
+// view of its operand's buffer. Nodes are stored in topological order (an
+// operand always precedes its users). Parameters are referenced by their
+// PyTorch state_dict key; the values live in a weights::WeightSet.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CNNC_IR_GRAPH_H
+#define CNNC_IR_GRAPH_H
+
+#include "llvm/Support/SMLoc.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cnnc::ir {
+
+using Shape = std::vector<int64_t>;
+
+/// Number of elements of a shape (product of its dimensions).
+int64_t numElements(const Shape &s);
+/// "1x16x32x32" form used by the printer.
+std::string shapeToString(const Shape &s);
+
+enum class OpKind {
+  Input,             ///< the model input; no operands
+  Conv2d,            ///< operands: x. params: weight [K, C/groups, KH, KW], bias [K]?
+  MaxPool2d,         ///< operands: x
+  AvgPool2d,         ///< operands: x
+  AdaptiveAvgPool2d, ///< operands: x; output H/W in shape
+  AdaptiveMaxPool2d, ///< operands: x; output H/W in shape
+  BatchNorm2d,       ///< operands: x. params: weight?, bias?, running_mean?, running_var?
+  Linear,            ///< operands: x [N, in]. params: weight [out, in], bias [out]?
+  Reshape,           ///< operands: x; a no-copy view with this node's shape
+  Dropout,           ///< identity at inference
+  Identity,          ///< nn.Identity
+  // Elementwise unary activations (operands: x).
+  Relu, Relu6, LeakyRelu, Elu, Hardtanh, Sigmoid, Tanh, Silu, Hardswish,
+  Softmax,    ///< along attr dim
+  LogSoftmax, ///< along attr dim
+  // Elementwise binary with identical shapes (operands: a, b).
+  Add, Mul,
+  Concat, ///< operands: any number, joined along attr dim
+};
+
+/// Stable lower-case name used in the textual IR ("conv2d", "maxpool2d"...).
+const char *opName(OpKind k);
+
+struct Param {
+  std::string key; ///< state_dict key, e.g. "features.0.weight"
+  Shape shape;
+};
+
+/// Attributes; each op reads the fields its comment in OpKind implies.
+struct Attrs {
+  int64_t kernel[2] = {1, 1};   ///< KH, KW (conv, pools)
+  int64_t stride[2] = {1, 1};   ///< SH, SW
+  int64_t padding[2] = {0, 0};  ///< PH, PW (symmetric; top/left == bottom/right)
+  int64_t dilation[2] = {1, 1}; ///< DH, DW (conv, maxpool)
+  int64_t groups = 1;           ///< conv
+  bool ceilMode = false;        ///< pools
+  bool countIncludePad = true;  ///< avgpool
+  bool hasBias = false;         ///< conv, linear
+  bool affine = true;           ///< batchnorm: weight/bias present
+  bool trackRunningStats = true;///< batchnorm: running stats present
+  double eps = 1e-5;            ///< batchnorm
+  double alpha = 0.0;           ///< leaky_relu slope, elu alpha, hardtanh min
+  double beta = 0.0;            ///< hardtanh max
+  int64_t dim = 1;              ///< softmax/concat axis (non-negative)
+};
+
+struct Node {
+  unsigned id = 0;                ///< position in Graph::nodes()
+  OpKind kind = OpKind::Input;
+  std::string name;               ///< PyTorch module path ("features.0"); empty for functional ops
+  std::vector<Node *> operands;
+  Shape shape;                    ///< output shape
+  Attrs attrs;
+  std::vector<Param> params;      ///< in the order listed in OpKind's comment
+  llvm::SMLoc loc;                ///< the call in forward that created the node
+
+  /// The param with this suffix ("weight", "bias", ...), or nullptr.
+  const Param *param(const std::string &suffix) const;
+  /// Number of trainable parameters (weight + bias), like PyTorch's count.
+  int64_t numParams() const;
+  /// Multiply-accumulates of one forward pass (torchinfo's convention).
+  int64_t macs() const;
+};
+
+class Graph {
+public:
+  /// Appends a node; ids are assigned in insertion order.
+  Node *addNode(OpKind kind, std::vector<Node *> operands, Shape shape,
+                std::string name = "", llvm::SMLoc loc = {});
+  const std::vector<std::unique_ptr<Node>> &nodes() const { return nodes_; }
+  Node *input() const { return input_; }
+  Node *output() const { return output_; }
+  void setInput(Node *n) { input_ = n; }
+  void setOutput(Node *n) { output_ = n; }
+  /// Removes nodes that are not the input and not used by the output.
+  void removeDeadNodes();
+  /// Replaces every use of `from` with `to` (and the output).
+  void replaceAllUses(Node *from, Node *to);
+  /// Users of n, in node order.
+  std::vector<Node *> users(const Node *n) const;
+
+  std::string modelName; ///< the entry class name
+
+private:
+  std::vector<std::unique_ptr<Node>> nodes_;
+  Node *input_ = nullptr;
+  Node *output_ = nullptr;
+  void renumber();
+};
+
+} // namespace cnnc::ir
+
+#endif
