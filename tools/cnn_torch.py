@@ -295,3 +295,17 @@ def run(model, x):
         raise CnnError("forward returned %s, expected a tensor"
                        % type(y).__name__)
     return y.detach().cpu().contiguous().numpy().astype(np.float32)
+
+
+def main_wrapper(prog, main):
+    """Runs main(); a CnnError or bad file prints 'prog: error: ...' and
+    exits 1 (no traceback for user errors)."""
+    import sys
+    try:
+        main()
+    except CnnError as e:
+        sys.stderr.write("%s: error: %s\n" % (prog, e))
+        sys.exit(1)
+    except (OSError, ValueError, KeyError) as e:
+        sys.stderr.write("%s: error: %s\n" % (prog, e))
+        sys.exit(1)

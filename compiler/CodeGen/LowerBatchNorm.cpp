@@ -22,7 +22,7 @@ Error lowerBatchNorm2d(Kernel &k) {
   if (xs.size() < 2 || xs != n.shape)
     return k.error("expected input and output of equal shape, rank >= 2");
   int64_t N = xs[0], C = xs[1];
-  int64_t HW = ir::numElements(xs) / (N * C ? N * C : 1);
+  int64_t HW = N * C > 0 ? ir::numElements(xs) / (N * C) : 0;
   double eps = n.attrs.eps;
 
   const weights::Tensor *tw = nullptr, *tb = nullptr, *tm = nullptr,

@@ -247,7 +247,7 @@ Expected<Function *> ModuleBuilder::buildKernel(const ir::Node &n) {
     k.in.push_back(f->getArg(i));
   k.out = f->getArg(n.operands.size());
   if (Error e = lower(k))
-    return std::move(e);
+    return e;
   b.CreateRetVoid();
   return f;
 }

@@ -1,6 +1,8 @@
 //===- TargetMachine.cpp - the target machine for codegen and the JIT ------===//
 #include "CodeGen/CodeGen.h"
 
+#include "llvm/ADT/StringMap.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
@@ -67,6 +69,15 @@ Expected<std::unique_ptr<TargetMachine>> createTargetMachine(const Options &o) {
       cpu = "generic";
     }
   }
+  // An unknown -mcpu only warns (on stderr) inside LLVM; reject it up front.
+  if (!o.cpu.empty() && o.cpu != "native") {
+    std::unique_ptr<MCSubtargetInfo> sti(
+        target->createMCSubtargetInfo(triple, "", ""));
+    if (!sti || !sti->isCPUStringValid(cpu))
+      return createStringError(inconvertibleErrorCode(),
+                               "unknown target CPU '" + cpu + "' for '" +
+                                   triple + "'");
+  }
   TargetOptions opts;
   std::unique_ptr<TargetMachine> tm(target->createTargetMachine(
       triple, cpu, features, opts, Reloc::PIC_, std::nullopt,
@@ -75,13 +86,7 @@ Expected<std::unique_ptr<TargetMachine>> createTargetMachine(const Options &o) {
     return createStringError(inconvertibleErrorCode(),
                              "cannot create a target machine for '" + triple +
                                  "' and cpu '" + cpu + "'");
-  // An unknown -mcpu only warns inside LLVM; reject it up front.
-  if (!o.cpu.empty() && o.cpu != "native" &&
-      !tm->getMCSubtargetInfo()->isCPUStringValid(cpu))
-    return createStringError(inconvertibleErrorCode(),
-                             "unknown target CPU '" + cpu + "' for '" + triple +
-                                 "'");
-  return std::move(tm);
+  return tm;
 }
 
 } // namespace cnnc::codegen

@@ -60,6 +60,23 @@ CNNRT_API size_t cnnrt_arena_capacity(void);
 CNNRT_API void *cnnrt_aligned_alloc(size_t bytes, size_t alignment);
 CNNRT_API void cnnrt_aligned_free(void *p);
 
+/* Thread pool: a static partition of an index range over a persistent set
+ * of worker threads (the calling thread takes the first chunk).
+ * cnnrt_parallel_for splits [0, n) into at most cnnrt_get_num_threads()
+ * contiguous chunks [begin, end) of nearly equal size, calls fn(ctx, begin,
+ * end) once per chunk, and returns when all chunks are done. Calls made from
+ * inside a chunk, or while another thread is running a parallel_for, wait or
+ * run serially, never deadlock. n <= 0 does nothing. Returns CNNRT_OK, or
+ * CNNRT_ERR_NULL_ARG when fn is NULL. */
+typedef void (*cnnrt_task_fn)(void *ctx, int64_t begin, int64_t end);
+CNNRT_API int cnnrt_parallel_for(int64_t n, cnnrt_task_fn fn, void *ctx);
+
+/* Number of threads parallel_for uses: n >= 1 sets it, n <= 0 restores the
+ * default (the CNNRT_NUM_THREADS environment variable if set, else the
+ * number of online CPUs). Takes effect at the next parallel_for. */
+CNNRT_API void cnnrt_set_num_threads(int n);
+CNNRT_API int cnnrt_get_num_threads(void);
+
 /* Text for an error code returned by a model entry point; never NULL
  * ("unknown error" for codes this runtime does not know). */
 CNNRT_API const char *cnnrt_error_string(int code);
