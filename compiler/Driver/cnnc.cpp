@@ -1,1 +1,345 @@
-int main() { return 0; }
+//===- cnnc.cpp - the compiler driver --------------------------------------===//
+//
+// A thin driver in the style of MLIR's toyc: it runs the pipeline stage by
+// stage and stops after the stage --emit asks for:
+//   parse (ast) -> elaborate + trace (ir, summary, dot) -> codegen (llvm,
+//   asm, obj, header)
+// and implements the `run` and `bench` subcommands on top (Run.cpp).
+// User errors exit 1 and write no output file; internal errors exit 70.
+//
+//===----------------------------------------------------------------------===//
+#include "CodeGen/CodeGen.h"
+#include "Driver/Driver.h"
+#include "Driver/Summary.h"
+#include "Elaborate/Elaborate.h"
+#include "Frontend/ASTPrinter.h"
+#include "Frontend/Parser.h"
+#include "IR/DotPrinter.h"
+#include "IR/Printer.h"
+#include "IR/Verifier.h"
+#include "Support/AtomicFile.h"
+#include "Weights/Weights.h"
+
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/Signals.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <unistd.h>
+
+using namespace llvm;
+
+namespace cnnc {
+namespace opts {
+
+cl::OptionCategory Inspect("Inspecting a model");
+cl::OptionCategory Compile("Compiling a model");
+cl::OptionCategory Running("Running and timing (cnnc run / cnnc bench)");
+
+cl::SubCommand RunCmd("run", "Compile in memory and run once on a .npy input");
+cl::SubCommand BenchCmd("bench", "Compile in memory and time the model");
+
+#define ALL_SUBS cl::sub(cl::SubCommand::getTopLevel()), cl::sub(RunCmd), cl::sub(BenchCmd)
+
+cl::opt<std::string> Input(cl::Positional, cl::desc("<model.cnn>"), ALL_SUBS);
+cl::opt<std::string> Model("model", cl::desc("Entry model class (default: the class whose "
+                                             "forward annotates its input)"),
+                           cl::value_desc("NAME"), cl::cat(Compile), ALL_SUBS);
+cl::opt<std::string> Weights("weights", cl::desc("Weights: a state_dict saved as safetensors"),
+                             cl::value_desc("FILE"), cl::cat(Compile), ALL_SUBS);
+cl::opt<int> RandomWeights("random-weights",
+                           cl::desc("Use seeded random weights instead of --weights (trying "
+                                    "models, benchmarks)"),
+                           cl::value_desc("SEED"), cl::init(-1), cl::cat(Compile), ALL_SUBS);
+cl::opt<std::string> TargetCPU("target-cpu", cl::desc("Target CPU (default: the host)"),
+                               cl::value_desc("CPU"), cl::cat(Compile), ALL_SUBS);
+cl::opt<std::string> TargetTriple("target", cl::desc("Target triple (default: the host)"),
+                                  cl::value_desc("TRIPLE"), cl::cat(Compile), ALL_SUBS);
+cl::opt<char> OptLevel("O", cl::desc("Optimization level 0-3 (default 2)"), cl::Prefix,
+                       cl::init('2'), cl::cat(Compile), ALL_SUBS);
+cl::opt<unsigned> Threads("threads", cl::desc("Threads for run/bench (default: CNNC_THREADS "
+                                              "or all cores)"),
+                          cl::init(0), cl::cat(Running), cl::sub(RunCmd), cl::sub(BenchCmd));
+
+cl::opt<std::string> Summary("summary", cl::desc("Print the layer table (text or json)"),
+                             cl::ValueOptional, cl::value_desc("text|json"), cl::cat(Inspect));
+cl::opt<EmitAction> Emit(
+    "emit", cl::desc("Stop after a stage and print it"), cl::init(EmitAction::None),
+    cl::values(clEnumValN(EmitAction::AST, "ast", "the syntax tree"),
+               clEnumValN(EmitAction::IR, "ir", "the traced tensor graph"),
+               clEnumValN(EmitAction::IROpt, "ir-opt", "the graph after optimization"),
+               clEnumValN(EmitAction::Dot, "dot", "the graph as Graphviz"),
+               clEnumValN(EmitAction::LLVM, "llvm", "LLVM IR"),
+               clEnumValN(EmitAction::Asm, "asm", "assembly"),
+               clEnumValN(EmitAction::Obj, "obj", "an object file (the default with -o)"),
+               clEnumValN(EmitAction::Header, "header", "the C header")),
+    cl::cat(Inspect));
+cl::opt<std::string> Output("o", cl::desc("Output file ('-' for stdout)"),
+                            cl::value_desc("FILE"), cl::cat(Compile));
+cl::opt<std::string> HeaderOut("header", cl::desc("Also write the C header to FILE"),
+                               cl::value_desc("FILE"), cl::cat(Compile));
+cl::opt<std::string> EntryName("name", cl::desc("Prefix of the C entry point "
+                                                "(default: the file name, e.g. net_run)"),
+                               cl::value_desc("NAME"), cl::cat(Compile));
+// Spelled --color on the command line; LLVM owns the name "color", so main()
+// renames the argument before parsing.
+cl::opt<std::string> Color("cnnc-color", cl::desc("Colored diagnostics: auto, always, never "
+                                                  "(--color=...)"),
+                           cl::init("auto"), cl::cat(Inspect), ALL_SUBS);
+
+cl::opt<std::string> RunInput("input", cl::desc("Input tensor (.npy, float32)"),
+                              cl::value_desc("X.npy"), cl::cat(Running), cl::sub(RunCmd));
+cl::opt<std::string> RunOutput("output", cl::desc("Where to write the output (.npy)"),
+                               cl::value_desc("Y.npy"), cl::cat(Running), cl::sub(RunCmd));
+cl::opt<std::string> BenchFormat("format", cl::desc("Bench report: text or json"),
+                                 cl::init("text"), cl::cat(Running), cl::sub(BenchCmd));
+cl::opt<unsigned> BenchRuns("runs", cl::desc("Timed runs (default: as many as fit in ~1 s, "
+                                             "at least 10)"),
+                            cl::init(0), cl::cat(Running), cl::sub(BenchCmd));
+
+} // namespace opts
+
+namespace {
+
+void printVersion(raw_ostream &os) {
+  os << "cnnc " << CNNC_VERSION << " (LLVM " << LLVM_VERSION_STRING << ")\n";
+}
+
+/// C identifier from the model file name: "models/my-net.cnn" -> "my_net".
+std::string defaultEntryName(const std::string &path) {
+  std::string stem = sys::path::stem(path).str(), out;
+  for (char c : stem)
+    out += isalnum((unsigned char)c) ? (char)tolower((unsigned char)c) : '_';
+  if (out.empty() || isdigit((unsigned char)out[0]))
+    out = "model_" + out;
+  return out;
+}
+
+bool isCIdentifier(const std::string &s) {
+  if (s.empty() || isdigit((unsigned char)s[0]))
+    return false;
+  for (char c : s)
+    if (!isalnum((unsigned char)c) && c != '_')
+      return false;
+  return true;
+}
+
+int userError(const Twine &msg) {
+  errs() << "cnnc: error: " << msg << "\n";
+  return kExitUserError;
+}
+
+/// Writes text output to a file atomically, or to stdout for "-".
+int writeText(const std::string &path, const std::function<void(raw_ostream &)> &fn) {
+  if (path.empty() || path == "-") {
+    fn(outs());
+    outs().flush();
+    return 0;
+  }
+  if (Error e = writeFileAtomically(path, [&](raw_ostream &os) {
+        fn(os);
+        return Error::success();
+      }))
+    return userError(toString(std::move(e)));
+  return 0;
+}
+
+} // namespace
+
+Expected<weights::WeightSet> loadWeights(const ir::Graph &g, bool required) {
+  if (!opts::Weights.empty() && opts::RandomWeights >= 0)
+    return createStringError(inconvertibleErrorCode(),
+                             "--weights and --random-weights cannot be used together");
+  if (opts::Weights.empty()) {
+    if (opts::RandomWeights >= 0)
+      return weights::randomWeights(g, opts::RandomWeights);
+    if (required)
+      return createStringError(inconvertibleErrorCode(),
+                               "this needs weights: pass --weights FILE.safetensors (see "
+                               "tools/cnnc-export-weights) or --random-weights SEED");
+    return weights::randomWeights(g, 0);
+  }
+  auto ws = weights::readSafetensors(opts::Weights);
+  if (!ws)
+    return ws.takeError();
+  std::vector<std::string> warnings;
+  if (Error e = weights::bindToGraph(*ws, g, warnings)) {
+    std::string msg = toString(std::move(e)), out;
+    // One "file: message" line per problem.
+    StringRef rest(msg);
+    while (!rest.empty()) {
+      auto [line, tail] = rest.split('\n');
+      out += (out.empty() ? "" : "\ncnnc: error: ") + opts::Weights + ": " + line.str();
+      rest = tail;
+    }
+    return createStringError(inconvertibleErrorCode(), out);
+  }
+  for (const auto &w : warnings)
+    errs() << "cnnc: warning: " << opts::Weights << ": " << w << "\n";
+  return std::move(*ws);
+}
+
+codegen::Options codegenOptions() {
+  codegen::Options o;
+  o.entryName = opts::EntryName.empty() ? defaultEntryName(opts::Input) : opts::EntryName;
+  o.cpu = opts::TargetCPU;
+  o.triple = opts::TargetTriple;
+  o.optLevel = opts::OptLevel - '0';
+  return o;
+}
+
+/// Front end: source file to verified graph. Null after reported errors.
+std::unique_ptr<ir::Graph> compileToGraph(SourceMgr &sm, DiagEngine &diags, ModelInfo &info,
+                                          bool stopAfterAST) {
+  auto buf = MemoryBuffer::getFile(opts::Input, /*IsText=*/false,
+                                   /*RequiresNullTerminator=*/true);
+  if (!buf) {
+    diags.error("cannot open '" + opts::Input + "': " + buf.getError().message());
+    return nullptr;
+  }
+  unsigned id = sm.AddNewSourceBuffer(std::move(*buf), SMLoc());
+  auto file = parseFile(id, diags);
+  if (!file)
+    return nullptr;
+  if (stopAfterAST) {
+    int rc = writeText(opts::Output, [&](raw_ostream &os) { printAST(*file, sm, os); });
+    exit(rc);
+  }
+  ElaborateOptions eo;
+  eo.modelName = opts::Model;
+  auto g = elaborate(*file, diags, eo, info);
+  if (!g)
+    return nullptr;
+  auto problems = ir::verifyGraph(*g);
+  if (!problems.empty())
+    reportInternalError("the traced graph does not verify: " + problems[0]);
+  return g;
+}
+
+static int compileMain() {
+  if (opts::OptLevel < '0' || opts::OptLevel > '3')
+    return userError("invalid optimization level -O" + Twine(opts::OptLevel.getValue()) +
+                     " (use -O0 to -O3)");
+  if (!opts::EntryName.empty() && !isCIdentifier(opts::EntryName))
+    return userError("--name '" + opts::EntryName + "' is not a C identifier");
+  SourceMgr sm;
+  DiagEngine diags(sm);
+  diags.setColors(opts::Color == "always" ||
+                  (opts::Color == "auto" && sys::Process::StandardErrHasColors()));
+  ModelInfo info;
+  auto action = opts::Emit.getValue();
+  auto g = compileToGraph(sm, diags, info, action == EmitAction::AST);
+  if (!g)
+    return kExitUserError;
+
+  if (opts::Summary.getNumOccurrences()) {
+    std::string fmt = opts::Summary.empty() ? "text" : opts::Summary.getValue();
+    if (fmt != "text" && fmt != "json")
+      return userError("--summary=" + fmt + " is not a format (use text or json)");
+    int64_t arena = codegen::arenaBytes(*g);
+    return writeText(opts::Output, [&](raw_ostream &os) {
+      if (fmt == "json")
+        printSummaryJSON(*g, info, arena, os);
+      else
+        printSummaryText(*g, info, arena, os);
+    });
+  }
+  if (action == EmitAction::IR || action == EmitAction::IROpt)
+    return writeText(opts::Output, [&](raw_ostream &os) { ir::printGraph(*g, os); });
+  if (action == EmitAction::Dot)
+    return writeText(opts::Output, [&](raw_ostream &os) { ir::printDot(*g, os); });
+
+  codegen::Options co = codegenOptions();
+  if (action == EmitAction::Header)
+    return writeText(opts::Output, [&](raw_ostream &os) { os << codegen::emitHeader(*g, co); });
+  if (action == EmitAction::None && opts::Output.empty() && opts::HeaderOut.empty())
+    return userError("nothing to do: use --summary, --emit=..., or -o FILE.o "
+                     "(see cnnc --help)");
+
+  auto ws = loadWeights(*g, /*required=*/true);
+  if (!ws)
+    return userError(toString(ws.takeError()));
+  LLVMContext ctx;
+  auto tm = codegen::createTargetMachine(co);
+  if (!tm)
+    return userError(toString(tm.takeError()));
+  auto mod = codegen::buildModule(*g, *ws, ctx, co);
+  if (!mod)
+    reportInternalError(toString(mod.takeError()));
+  codegen::optimizeModule(**mod, **tm, co.optLevel);
+
+  if (!opts::HeaderOut.empty())
+    if (int rc = writeText(opts::HeaderOut,
+                           [&](raw_ostream &os) { os << codegen::emitHeader(*g, co); }))
+      return rc;
+  if (action == EmitAction::None && opts::Output.empty())
+    return 0; // only --header was asked for
+  codegen::FileKind kind = action == EmitAction::LLVM  ? codegen::FileKind::LLVMText
+                           : action == EmitAction::Asm ? codegen::FileKind::Assembly
+                                                       : codegen::FileKind::Object;
+  std::string out = opts::Output;
+  if (out.empty())
+    out = kind == codegen::FileKind::Object ? sys::path::stem(opts::Input).str() + ".o" : "-";
+  if (kind == codegen::FileKind::Object && out == "-" && isatty(1))
+    return userError("refusing to write an object file to a terminal; use -o FILE.o");
+  if (Error e = codegen::emitFile(**mod, **tm, kind, out))
+    return userError(toString(std::move(e)));
+  return 0;
+}
+
+} // namespace cnnc
+
+int main(int argc, char **argv) {
+  using namespace cnnc;
+  sys::PrintStackTraceOnErrorSignal(argv[0]);
+  sys::AddSignalHandler(
+      [](void *) {
+        errs() << "cnnc: internal compiler error: crashed\n"
+               << "cnnc: note: this is a bug in cnnc; please report it with the input file\n";
+        errs().flush();
+        _exit(kExitInternalError);
+      },
+      nullptr);
+  install_fatal_error_handler([](void *, const char *reason, bool) {
+    reportInternalError(reason);
+  });
+  InitializeNativeTarget();
+  InitializeNativeTargetAsmPrinter();
+  InitializeNativeTargetAsmParser();
+
+  std::vector<std::string> renamed;
+  renamed.reserve(argc); // c_str() pointers below must stay valid
+  std::vector<const char *> args(argv, argv + argc);
+  for (auto &a : args)
+    if (StringRef(a).starts_with("--color=") || StringRef(a) == "--color")
+      a = renamed.emplace_back("--cnnc-" + std::string(a + 2)).c_str();
+  cl::SetVersionPrinter(printVersion);
+  cl::HideUnrelatedOptions({&opts::Inspect, &opts::Compile, &opts::Running});
+  if (!cl::ParseCommandLineOptions(
+          (int)args.size(), args.data(),
+          "cnnc - compiles CNN models written as PyTorch code to native code\n\n"
+          "  cnnc MODEL.cnn --summary[=text|json]\n"
+          "  cnnc MODEL.cnn --emit=ast|ir|ir-opt|dot|llvm|asm|obj|header [-o OUT]\n"
+          "  cnnc MODEL.cnn --weights W.safetensors -o model.o [--header model.h]\n"
+          "  cnnc run MODEL.cnn --weights W.safetensors --input X.npy --output Y.npy\n"
+          "  cnnc bench MODEL.cnn [--weights W.safetensors] [--threads N]\n",
+          &errs()))
+    return kExitUserError;
+  if (opts::Input.empty())
+    return userError("no input file (usage: cnnc MODEL.cnn ...; see cnnc --help)");
+  try {
+    if (opts::RunCmd)
+      return runMain();
+    if (opts::BenchCmd)
+      return benchMain();
+    return compileMain();
+  } catch (std::exception &e) {
+    reportInternalError(std::string("uncaught exception: ") + e.what());
+  }
+}

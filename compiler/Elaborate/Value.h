@@ -132,6 +132,10 @@ struct FunctionData {
 struct TensorData {
   ir::Node *node = nullptr;             ///< null: poisoned by an earlier error
   ir::Shape shape;
+  /// How the last dimension was formed when it comes from flattening
+  /// ("16 × 8 × 8 = 1024"), with the flattening call; for diagnostics.
+  std::string flattenNote;
+  llvm::SMLoc flattenLoc;
 };
 
 struct Value {

@@ -8,6 +8,7 @@
 #ifndef CNNC_WEIGHTS_WEIGHTSINTERNAL_H
 #define CNNC_WEIGHTS_WEIGHTSINTERNAL_H
 
+#include "Support/AtomicFile.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
@@ -23,15 +24,9 @@ float halfToFloat(uint16_t h);
 /// bfloat16 bits -> float (exact: bfloat16 is the top half of a float).
 float bfloat16ToFloat(uint16_t b);
 
-/// Writes `path` atomically: `write` fills a temporary file created next to
-/// `path`, which is renamed over `path` only when everything succeeded. On
-/// any failure the temporary is removed and no file appears at `path`.
-llvm::Error writeFileAtomically(
-    const std::string &path,
-    const std::function<llvm::Error(llvm::raw_ostream &)> &write);
-
-/// An llvm::Error "<file>: <message>".
-llvm::Error fileError(llvm::StringRef file, const llvm::Twine &message);
+// Atomic output and file-prefixed errors are shared with the driver.
+using cnnc::fileError;
+using cnnc::writeFileAtomically;
 
 } // namespace cnnc::weights
 

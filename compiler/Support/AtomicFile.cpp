@@ -1,19 +1,19 @@
-//===- AtomicWrite.cpp - write-to-temporary-then-rename file output -------===//
+//===- AtomicFile.cpp - write-to-temporary-then-rename file output --------===//
 //
-// Every file the Weights library writes (.npy outputs, safetensors) goes
+// Every file cnnc writes (objects, headers, dumps, .npy, safetensors) goes
 // through here, so an error or a crash part way never leaves a truncated file
 // at the destination: data goes to a unique temporary in the destination's
 // directory (same file system, so the rename is atomic) and is renamed over
 // the destination only after it was written and closed successfully.
 //
 //===----------------------------------------------------------------------===//
-#include "Weights/WeightsInternal.h"
+#include "Support/AtomicFile.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
-namespace cnnc::weights {
+namespace cnnc {
 
 llvm::Error fileError(llvm::StringRef file, const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -48,4 +48,4 @@ llvm::Error writeFileAtomically(
   return err;
 }
 
-} // namespace cnnc::weights
+} // namespace cnnc

@@ -1,0 +1,26 @@
+//===- Summary.h - the layer table of --summary (text and JSON) -----------===//
+#ifndef CNNC_DRIVER_SUMMARY_H
+#define CNNC_DRIVER_SUMMARY_H
+
+#include "Elaborate/Elaborate.h"
+#include "IR/Graph.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace cnnc {
+
+/// One row per operation of forward, in call order: module path (empty for
+/// functional ops such as F.relu), PyTorch type, output shape, parameters
+/// (counted at a module's first call only) and multiply-accumulates.
+void printSummaryText(const ir::Graph &g, const ModelInfo &info,
+                      int64_t arenaBytes, llvm::raw_ostream &os);
+/// The same as one JSON object (keys documented in docs/cli.md).
+void printSummaryJSON(const ir::Graph &g, const ModelInfo &info,
+                      int64_t arenaBytes, llvm::raw_ostream &os);
+
+/// PyTorch's class name for a node made by a module ("Conv2d", "Flatten"),
+/// or the functional spelling ("relu", "view") when it has no module.
+std::string pytorchType(const ir::Node &n);
+
+} // namespace cnnc
+
+#endif

@@ -1,0 +1,52 @@
+//===- Verifier.cpp - structural and shape checks of the IR ---------------===//
+#include "IR/Verifier.h"
+
+#include "IR/ShapeInference.h"
+
+#include <unordered_set>
+
+namespace cnnc::ir {
+
+std::vector<std::string> verifyGraph(const Graph &g) {
+  std::vector<std::string> errs;
+  auto bad = [&](const Node &n, const std::string &msg) {
+    errs.push_back("%" + std::to_string(n.id) + " (" + opName(n.kind) + "): " + msg);
+  };
+  if (!g.input())
+    errs.push_back("graph has no input");
+  if (!g.output())
+    errs.push_back("graph has no output");
+  std::unordered_set<const Node *> defined;
+  for (size_t i = 0; i < g.nodes().size(); ++i) {
+    const Node &n = *g.nodes()[i];
+    if (n.id != i)
+      bad(n, "id does not match its position " + std::to_string(i));
+    if (n.kind == OpKind::Input && &n != g.input())
+      bad(n, "second input node");
+    for (const Node *op : n.operands)
+      if (!defined.count(op))
+        bad(n, "operand used before it is defined");
+    for (int64_t d : n.shape)
+      if (d <= 0)
+        bad(n, "non-positive dimension in " + shapeToString(n.shape));
+    for (const Param &p : n.params)
+      for (int64_t d : p.shape)
+        if (d <= 0)
+          bad(n, "param " + p.key + " has a non-positive dimension");
+    if (errs.empty()) {
+      std::string why;
+      auto s = inferShape(n, why);
+      if (!s)
+        bad(n, why);
+      else if (*s != n.shape)
+        bad(n, "shape " + shapeToString(n.shape) + " but the operands give " +
+                   shapeToString(*s));
+    }
+    defined.insert(&n);
+  }
+  if (g.output() && !defined.count(g.output()))
+    errs.push_back("output is not a node of the graph");
+  return errs;
+}
+
+} // namespace cnnc::ir
