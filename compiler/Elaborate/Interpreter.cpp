@@ -560,12 +560,18 @@ ValueRef Interpreter::binary(const std::string &op, const ValueRef &a,
   bool bi = b->kind == ValueKind::Int || b->kind == ValueKind::Bool;
   if (ai && bi) {
     int64_t x = a->i, y = b->i, r = 0;
-    if (op == "+")
-      return makeInt(checkedInt(*this, __builtin_add_overflow(x, y, &r), r, loc));
-    if (op == "-")
-      return makeInt(checkedInt(*this, __builtin_sub_overflow(x, y, &r), r, loc));
-    if (op == "*")
-      return makeInt(checkedInt(*this, __builtin_mul_overflow(x, y, &r), r, loc));
+    if (op == "+") {
+      bool overflow = __builtin_add_overflow(x, y, &r);
+      return makeInt(checkedInt(*this, overflow, r, loc));
+    }
+    if (op == "-") {
+      bool overflow = __builtin_sub_overflow(x, y, &r);
+      return makeInt(checkedInt(*this, overflow, r, loc));
+    }
+    if (op == "*") {
+      bool overflow = __builtin_mul_overflow(x, y, &r);
+      return makeInt(checkedInt(*this, overflow, r, loc));
+    }
     if (op == "/") {
       if (y == 0)
         fail(loc, "division by zero");

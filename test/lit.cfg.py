@@ -1,0 +1,36 @@
+# lit configuration for cnnc's test suite.
+#
+# One test per file: .cnn files carry their own RUN lines, .test files drive
+# tools (oracle comparisons against PyTorch, weight-file errors, ...).
+# Substitutions:
+#   %cnnc     the compiler under test
+#   %python   Debian's Python, the only one with torch
+#   %tools    the repository's tools/ directory (PyTorch-side helpers)
+#   %srcroot  the repository root
+#   %cc       the C compiler used to link example programs
+#   %rtlib    the static runtime library, %rtinc its include directory
+import os
+import lit.formats
+
+config.name = "cnnc"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".cnn", ".test"]
+config.excludes = ["Inputs", "models", "fuzz", "CMakeLists.txt", "README.md"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.cnnc_obj_root, "test")
+
+llvm_bin = "/usr/lib/llvm-19/bin"
+config.environment["PATH"] = os.pathsep.join(
+    [llvm_bin, os.path.dirname(config.cnnc_path), config.environment.get("PATH", "")])
+# Diagnostics must not depend on the terminal or the locale.
+config.environment["LC_ALL"] = "C.UTF-8"
+config.environment["CNNC_THREADS"] = os.environ.get("CNNC_THREADS", "1")
+
+src_root = os.path.dirname(config.test_source_root)
+config.substitutions.append(("%cnnc", config.cnnc_path))
+config.substitutions.append(("%python", "/usr/bin/python3"))
+config.substitutions.append(("%tools", os.path.join(src_root, "tools")))
+config.substitutions.append(("%srcroot", src_root))
+config.substitutions.append(("%cc", "cc"))
+config.substitutions.append(("%rtlib", config.cnnrt_static))
+config.substitutions.append(("%rtinc", os.path.join(src_root, "runtime", "include")))
