@@ -330,8 +330,9 @@ ValueRef reshape(Interpreter &in, const ValueRef &x, const Shape &out,
       note += (i > mergedFrom ? " × " : "") + std::to_string(s[i]);
       prod *= s[i];
     }
-    r->tensor->flattenNote = note + " = " + std::to_string(prod) + " (flattened from " +
-                             shapeStr(s) + " of " + producer(x->tensor->node) + ")";
+    r->tensor->flattenNote = note + " = " + std::to_string(prod) + " features (" +
+                             shapeStr(s) + " of " + producer(x->tensor->node) +
+                             " flattened here)";
     r->tensor->flattenLoc = loc;
   }
   return r;
@@ -472,8 +473,7 @@ ValueRef linear(Interpreter &in, const ObjectData &obj, const ValueRef &x, llvm:
                             " input features, got " + std::to_string(s[1]) + " from " +
                             producer(x->tensor->node));
     if (!x->tensor->flattenNote.empty())
-      in.diags.note(x->tensor->flattenLoc, x->tensor->flattenNote + " features reach '" +
-                                               obj.path + "'");
+      in.diags.note(x->tensor->flattenLoc, x->tensor->flattenNote + " reach '" + obj.path + "'");
     in.diags.note(obj.layer->loc, "'" + obj.path + "' is defined here with in_features=" +
                                       std::to_string(inF));
     return makeTensor(nullptr, {s[0], outF});
