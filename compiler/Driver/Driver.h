@@ -26,6 +26,11 @@ std::unique_ptr<ir::Graph> compileToGraph(llvm::SourceMgr &sm, DiagEngine &diags
 llvm::Expected<weights::WeightSet> loadWeights(const ir::Graph &g, bool required);
 codegen::Options codegenOptions();
 
+/// Runs the optimization pipeline chosen by the pass options on g and ws.
+llvm::Error optimizeGraph(ir::Graph &g, weights::WeightSet &ws);
+bool listPassesRequested();
+void printPassList(llvm::raw_ostream &os);
+
 int runMain();   ///< cnnc run
 int benchMain(); ///< cnnc bench
 

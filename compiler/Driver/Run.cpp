@@ -58,6 +58,8 @@ int compileForRun(Compiled &c, bool weightsRequired) {
   auto ws = loadWeights(*c.graph, weightsRequired);
   if (!ws)
     return fail(toString(ws.takeError()));
+  if (Error e = optimizeGraph(*c.graph, *ws))
+    return fail(toString(std::move(e)));
   codegen::Options co = codegenOptions();
   auto ctx = std::make_unique<LLVMContext>();
   auto mod = codegen::buildModule(*c.graph, *ws, *ctx, co);

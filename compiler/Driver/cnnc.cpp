@@ -41,6 +41,7 @@ namespace opts {
 cl::OptionCategory Inspect("Inspecting a model");
 cl::OptionCategory Compile("Compiling a model");
 cl::OptionCategory Running("Running and timing (cnnc run / cnnc bench)");
+extern cl::OptionCategory PassCat;
 
 cl::SubCommand RunCmd("run", "Compile in memory and run once on a .npy input");
 cl::SubCommand BenchCmd("bench", "Compile in memory and time the model");
@@ -87,8 +88,7 @@ cl::opt<std::string> HeaderOut("header", cl::desc("Also write the C header to FI
 cl::opt<std::string> EntryName("name", cl::desc("Prefix of the C entry point "
                                                 "(default: the file name, e.g. net_run)"),
                                cl::value_desc("NAME"), cl::cat(Compile));
-// Spelled --color on the command line; LLVM owns the name "color", so main()
-// renames the argument before parsing.
+// Spelled --color on the command line (see main()).
 cl::opt<std::string> Color("cnnc-color", cl::desc("Colored diagnostics: auto, always, never "
                                                   "(--color=...)"),
                            cl::init("auto"), cl::cat(Inspect), ALL_SUBS);
@@ -250,8 +250,17 @@ static int compileMain() {
         printSummaryText(*g, info, arena, os);
     });
   }
-  if (action == EmitAction::IR || action == EmitAction::IROpt)
+  if (action == EmitAction::IR)
     return writeText(opts::Output, [&](raw_ostream &os) { ir::printGraph(*g, os); });
+  if (action == EmitAction::IROpt) {
+    // Weights are folded by some passes; without a file, random ones stand in.
+    auto ws = loadWeights(*g, /*required=*/false);
+    if (!ws)
+      return userError(toString(ws.takeError()));
+    if (Error e = optimizeGraph(*g, *ws))
+      return userError(toString(std::move(e)));
+    return writeText(opts::Output, [&](raw_ostream &os) { ir::printGraph(*g, os); });
+  }
   if (action == EmitAction::Dot)
     return writeText(opts::Output, [&](raw_ostream &os) { ir::printDot(*g, os); });
 
@@ -265,6 +274,8 @@ static int compileMain() {
   auto ws = loadWeights(*g, /*required=*/true);
   if (!ws)
     return userError(toString(ws.takeError()));
+  if (Error e = optimizeGraph(*g, *ws))
+    return userError(toString(std::move(e)));
   LLVMContext ctx;
   auto tm = codegen::createTargetMachine(co);
   if (!tm)
@@ -316,11 +327,23 @@ int main(int argc, char **argv) {
   std::vector<std::string> renamed;
   renamed.reserve(argc); // c_str() pointers below must stay valid
   std::vector<const char *> args(argv, argv + argc);
-  for (auto &a : args)
-    if (StringRef(a).starts_with("--color=") || StringRef(a) == "--color")
-      a = renamed.emplace_back("--cnnc-" + std::string(a + 2)).c_str();
+  // Options whose names LLVM's libraries already register are declared as
+  // --cnnc-NAME; the user spells them --NAME.
+  static const char *const shadowed[] = {"color", "passes", "disable-pass",
+                                         "print-after-all", "print-after",
+                                         "time-passes", "remarks", "list-passes"};
+  for (auto &a : args) {
+    StringRef arg(a);
+    if (!arg.consume_front("--") && !arg.consume_front("-"))
+      continue;
+    for (const char *name : shadowed)
+      if (arg == name || arg.starts_with(std::string(name) + "=")) {
+        a = renamed.emplace_back("--cnnc-" + arg.str()).c_str();
+        break;
+      }
+  }
   cl::SetVersionPrinter(printVersion);
-  cl::HideUnrelatedOptions({&opts::Inspect, &opts::Compile, &opts::Running});
+  cl::HideUnrelatedOptions({&opts::Inspect, &opts::Compile, &opts::Running, &opts::PassCat});
   if (!cl::ParseCommandLineOptions(
           (int)args.size(), args.data(),
           "cnnc - compiles CNN models written as PyTorch code to native code\n\n"
@@ -331,6 +354,10 @@ int main(int argc, char **argv) {
           "  cnnc bench MODEL.cnn [--weights W.safetensors] [--threads N]\n",
           &errs()))
     return kExitUserError;
+  if (listPassesRequested()) {
+    printPassList(outs());
+    return 0;
+  }
   if (opts::Input.empty())
     return userError("no input file (usage: cnnc MODEL.cnn ...; see cnnc --help)");
   try {
