@@ -7,8 +7,11 @@
 #   %python   Debian's Python, the only one with torch
 #   %tools    the repository's tools/ directory (PyTorch-side helpers)
 #   %srcroot  the repository root
+#   %builddir the CMake build directory
 #   %cc       the C compiler used to link example programs
 #   %rtlib    the static runtime library, %rtinc its include directory
+#   %exitcode N CMD...  runs CMD, succeeds only if it exits with status N
+#             (`not` accepts any failure, a crash or exit 70 included)
 import os
 import lit.formats
 
@@ -28,9 +31,13 @@ config.environment["CNNC_THREADS"] = os.environ.get("CNNC_THREADS", "1")
 
 src_root = os.path.dirname(config.test_source_root)
 config.substitutions.append(("%cnnc", config.cnnc_path))
+config.substitutions.append(("%builddir", config.cnnc_obj_root))
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%tools", os.path.join(src_root, "tools")))
 config.substitutions.append(("%srcroot", src_root))
 config.substitutions.append(("%cc", "cc"))
 config.substitutions.append(("%rtlib", config.cnnrt_static))
+config.substitutions.append(
+    ("%exitcode", "/usr/bin/python3 " +
+     os.path.join(config.test_source_root, "Inputs", "exitcode.py")))
 config.substitutions.append(("%rtinc", os.path.join(src_root, "runtime", "include")))
