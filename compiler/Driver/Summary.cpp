@@ -88,7 +88,7 @@ std::string human(double v, const char *const units[], int n, double base) {
     ++u;
   }
   char buf[64];
-  snprintf(buf, sizeof buf, u ? "%.2f %s" : "%.0f %s", v, units[u]);
+  snprintf(buf, sizeof buf, u ? "%.2f %s" : *units[0] ? "%.0f %s" : "%.0f%s", v, units[u]);
   return buf;
 }
 
@@ -143,6 +143,30 @@ void printSummaryText(const ir::Graph &g, const ModelInfo &info, int64_t arenaBy
      << "\n";
   os << "Weights: " << human(weightBytes, byteUnits, 5, 1024)
      << "  Activation arena: " << human(arenaBytes, byteUnits, 5, 1024) << "\n";
+}
+
+void printSummaryMarkdown(const ir::Graph &g, const ModelInfo &info, int64_t arenaBytes,
+                          llvm::raw_ostream &os) {
+  std::vector<Row> rs = rows(g);
+  int64_t totalMacs = 0;
+  os << "**" << g.modelName << "**: input " << listShape(g.input()->shape) << ", output "
+     << listShape(g.output()->shape) << "\n\n";
+  os << "| Layer | Type | Output Shape | Params | MACs |\n";
+  os << "|---|---|---|---:|---:|\n";
+  for (const Row &r : rs) {
+    const ir::Node &n = *r.node;
+    totalMacs += n.macs();
+    std::string params = r.recursive ? "(recursive)" : r.params ? withCommas(r.params) : "-";
+    os << "| " << (n.name.empty() ? "-" : "`" + n.name + "`") << " | " << pytorchType(n)
+       << " | " << listShape(n.shape) << " | " << params << " | "
+       << (n.macs() ? withCommas(n.macs()) : "-") << " |\n";
+  }
+  static const char *countUnits[] = {"", "K", "M", "G", "T"};
+  static const char *byteUnits[] = {"B", "KB", "MB", "GB", "TB"};
+  os << "\nTotal params: " << withCommas(info.totalParams) << " ("
+     << human(info.totalParams, countUnits, 5, 1000) << "), total MACs: " << withCommas(totalMacs)
+     << " (" << human(totalMacs, countUnits, 5, 1000)
+     << "), activation arena: " << human(arenaBytes, byteUnits, 5, 1024) << "\n";
 }
 
 void printSummaryJSON(const ir::Graph &g, const ModelInfo &info, int64_t arenaBytes,

@@ -13,6 +13,9 @@ namespace cnnc {
 /// (counted at a module's first call only) and multiply-accumulates.
 void printSummaryText(const ir::Graph &g, const ModelInfo &info,
                       int64_t arenaBytes, llvm::raw_ostream &os);
+/// The same as a Markdown table, for READMEs and reports.
+void printSummaryMarkdown(const ir::Graph &g, const ModelInfo &info,
+                          int64_t arenaBytes, llvm::raw_ostream &os);
 /// The same as one JSON object (keys documented in docs/cli.md).
 void printSummaryJSON(const ir::Graph &g, const ModelInfo &info,
                       int64_t arenaBytes, llvm::raw_ostream &os);

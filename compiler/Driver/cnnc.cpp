@@ -69,7 +69,7 @@ cl::opt<unsigned> Threads("threads", cl::desc("Threads for run/bench (default: C
                           cl::init(0), cl::cat(Running), cl::sub(RunCmd), cl::sub(BenchCmd));
 
 cl::opt<std::string> Summary("summary", cl::desc("Print the layer table (text or json)"),
-                             cl::ValueOptional, cl::value_desc("text|json"), cl::cat(Inspect));
+                             cl::ValueOptional, cl::value_desc("text|json|markdown"), cl::cat(Inspect));
 cl::opt<EmitAction> Emit(
     "emit", cl::desc("Stop after a stage and print it"), cl::init(EmitAction::None),
     cl::values(clEnumValN(EmitAction::AST, "ast", "the syntax tree"),
@@ -240,12 +240,14 @@ static int compileMain() {
 
   if (opts::Summary.getNumOccurrences()) {
     std::string fmt = opts::Summary.empty() ? "text" : opts::Summary.getValue();
-    if (fmt != "text" && fmt != "json")
-      return userError("--summary=" + fmt + " is not a format (use text or json)");
+    if (fmt != "text" && fmt != "json" && fmt != "markdown")
+      return userError("--summary=" + fmt + " is not a format (use text, json or markdown)");
     int64_t arena = codegen::arenaBytes(*g);
     return writeText(opts::Output, [&](raw_ostream &os) {
       if (fmt == "json")
         printSummaryJSON(*g, info, arena, os);
+      else if (fmt == "markdown")
+        printSummaryMarkdown(*g, info, arena, os);
       else
         printSummaryText(*g, info, arena, os);
     });
