@@ -14,6 +14,7 @@
 //   --runs N       timed runs (default: as many as fit in --time-ms, at least 5)
 //   --time-ms MS   time budget for the timed runs when --runs is not given (default 500)
 //   --warmup N     untimed runs first (default 3)
+//   --max-ms MS    stop the timed runs early once they have taken MS in total
 //   --algo direct|auto|winograd   convolution algorithm (default auto: oneDNN's choice)
 //   --no-bias      convolution / linear without bias
 // Rectangular kernels/strides/padding: --kh/--kw, --sh/--sw, --ph/--pw.
@@ -276,10 +277,19 @@ int main(int argc, char **argv) {
     double budget = (double)a.get("time-ms", 500);
     runs = (long)std::clamp(budget / std::max(last, 1e-3), 5.0, 100000.0);
   }
+  // --max-ms: stop early (after at least one run) once the timed runs have
+  // taken this long, so a machine busy with other work cannot stretch a
+  // round far past its budget.
+  double maxMs = (double)a.get("max-ms", 0), total = 0;
   std::vector<double> t;
   t.reserve(runs);
-  for (long i = 0; i < runs; ++i)
+  for (long i = 0; i < runs; ++i) {
     t.push_back(once());
+    total += t.back();
+    if (maxMs > 0 && total >= maxMs)
+      break;
+  }
+  runs = (long)t.size();
   std::sort(t.begin(), t.end());
   double median = t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
   double gflops = macs ? 2 * macs / (median * 1e-3) / 1e9 : 0;

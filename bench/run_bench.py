@@ -153,7 +153,8 @@ def cnnc_round(args, case, threads, runs):
 
 def onednn_round(args, case, threads, runs):
     cmd = [args.onednn] + case["onednn"].split() + [
-        "--threads", str(threads), "--runs", str(runs), "--warmup", "3"]
+        "--threads", str(threads), "--runs", str(runs), "--warmup", "3",
+        "--max-ms", str(4 * args.round_ms)]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     return run_json(cmd, env=env, timeout=args.case_timeout)
 
@@ -162,13 +163,69 @@ class TorchCase:
     """A .cnn file built in PyTorch once; timed in rounds."""
 
     def __init__(self, path):
-        torch.manual_seed(1)
-        self.model, shape = cnn_torch.load_cnn(path)
-        self.model.eval()
-        self.x = torch.rand(shape) * 2 - 1
+        self.model, shape = cnn_torch.random_model(path, 1)
+        g = torch.Generator().manual_seed(2)
+        self.x = torch.rand(shape, generator=g) * 2 - 1
         self.warm = False
+        self.macs = self._count_macs()
 
-    def time_runs(self, runs):
+    def _count_macs(self):
+        """Conv2d and Linear multiply-accumulates of one forward pass."""
+        total = [0]
+
+        def hook(mod, inputs, out):
+            if isinstance(mod, torch.nn.Conv2d):
+                kh, kw = mod.kernel_size
+                total[0] += out.numel() * (mod.in_channels // mod.groups) * kh * kw
+            elif isinstance(mod, torch.nn.Linear):
+                total[0] += out.numel() * mod.in_features
+
+        handles = [m.register_forward_hook(hook) for m in self.model.modules()
+                   if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+        with torch.no_grad():
+            self.model(self.x)
+        for h in handles:
+            h.remove()
+        return total[0]
+
+    def check(self, args, path, threads, workdir):
+        """Runs the case once through `cnnc run` on these weights and this
+        input; returns None when the output matches PyTorch's within the
+        oracle tests' tolerance, else a message."""
+        import numpy as np
+        w = os.path.join(workdir, "check.safetensors")
+        xin = os.path.join(workdir, "check_in.npy")
+        yout = os.path.join(workdir, "check_out.npy")
+        state = {k: v for k, v in self.model.state_dict().items()
+                 if not k.endswith("num_batches_tracked")}
+        cnn_torch.write_safetensors(w, state)
+        cnn_torch.save_npy(xin, self.x.numpy())
+        if os.path.exists(yout):
+            os.remove(yout)
+        p = subprocess.run([args.cnnc, "run", path, "--weights", w, "--input", xin,
+                            "--output", yout, "--threads", str(threads)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=args.case_timeout)
+        if p.returncode != 0:
+            lines = p.stdout.strip().splitlines()
+            return "cnnc run failed (exit %d): %s" % (p.returncode, lines[0] if lines else "")
+        e = cnn_torch.run(self.model, self.x.numpy()).astype(np.float64)
+        y = np.load(yout).astype(np.float64)
+        if e.shape != y.shape:
+            return "output shape %s, PyTorch %s" % (list(y.shape), list(e.shape))
+        if not np.all(np.isfinite(y)):
+            return "output has NaN/inf"
+        scale = max(1.0, float(np.max(np.abs(e)))) if e.size else 1.0
+        err = np.abs(y - e)
+        bad = err > 2e-4 * scale + 1e-4 * np.abs(e)
+        if np.any(bad):
+            return ("WRONG OUTPUT: %d of %d elements off, max abs error %.3g"
+                    % (int(bad.sum()), e.size, float(err.max())))
+        return None
+
+    def time_runs(self, runs, max_ms=None):
+        """Median ms of `runs` calls (fewer, at least one, once they have
+        taken max_ms in total)."""
         times = []
         with torch.no_grad():
             if not self.warm:
@@ -180,6 +237,8 @@ class TorchCase:
                 t0 = time.perf_counter()
                 self.model(self.x)
                 times.append((time.perf_counter() - t0) * 1e3)
+                if max_ms and sum(times) >= max_ms:
+                    break
         return statistics.median(times)
 
 
@@ -200,7 +259,7 @@ def measure_case(args, case, threads, log):
         probe = cnnc_round(args, case, threads, 1)
         res["macs"] = probe.get("macs", 0)
         res["model"] = probe.get("model")
-        cnnc_runs = runs_for(probe["median_ms"], args.round_ms, args.max_runs)
+        cnnc_runs = runs_for(probe["min_ms"], args.round_ms, args.max_runs)
     except EngineError as e:
         res["cnnc_error"] = str(e)
         log("    cnnc: %s" % e)
@@ -209,7 +268,16 @@ def measure_case(args, case, threads, log):
     try:
         torch_case = TorchCase(case["path"])
         torch.set_num_threads(threads)
-        torch_runs = runs_for(torch_case.time_runs(1), args.round_ms, args.max_runs * 10)
+        res["torch_macs"] = torch_case.macs
+        if not res.get("macs"):
+            res["macs"] = torch_case.macs
+        torch_runs = runs_for(min(torch_case.time_runs(1) for _ in range(3)),
+                              args.round_ms, args.max_runs)
+        if args.check and "cnnc_error" not in res:
+            bad = torch_case.check(args, case["path"], threads, args.workdir)
+            res["check"] = bad or "ok"
+            if bad:
+                log("    check: %s" % bad)
     except Exception as e:  # noqa: BLE001  (any failure: report, go on)
         res["torch_error"] = "%s: %s" % (type(e).__name__, e)
         log("    pytorch: %s" % res["torch_error"])
@@ -217,9 +285,9 @@ def measure_case(args, case, threads, log):
     onednn_runs = None
     if case["onednn"] and args.onednn:
         try:
-            p = onednn_round(args, case, threads, 1)
+            p = onednn_round(args, case, threads, 3)
             res["onednn_impl"] = p.get("impl")
-            onednn_runs = runs_for(p["median_ms"], args.round_ms, args.max_runs * 10)
+            onednn_runs = runs_for(p["min_ms"], args.round_ms, args.max_runs)
         except EngineError as e:
             res["onednn_error"] = str(e)
             log("    onednn: %s" % e)
@@ -234,7 +302,7 @@ def measure_case(args, case, threads, log):
                 cnnc_runs = None
         if torch_case:
             torch.set_num_threads(threads)
-            rounds["torch"].append(torch_case.time_runs(torch_runs))
+            rounds["torch"].append(torch_case.time_runs(torch_runs, 4 * args.round_ms))
         if onednn_runs:
             try:
                 rounds["onednn"].append(
@@ -248,8 +316,14 @@ def measure_case(args, case, threads, log):
     for k, v in rounds.items():
         res[k + "_ms"] = statistics.median(v) if v else None
 
+    add_derived(res, args.peak_1t)
+    return res
+
+
+def add_derived(res, peak_1t):
+    """GFLOP/s, % of peak and ratios from the medians."""
     macs = res.get("macs") or 0
-    peak = args.peak_1t * threads if args.peak_1t else None
+    peak = peak_1t * res["threads"] if peak_1t else None
     for k in ("cnnc", "torch", "onednn"):
         ms = res[k + "_ms"]
         res[k + "_gflops"] = 2 * macs / (ms * 1e-3) / 1e9 if (ms and macs) else None
@@ -258,7 +332,6 @@ def measure_case(args, case, threads, log):
     c = res["cnnc_ms"]
     res["cnnc_over_torch"] = c / res["torch_ms"] if (c and res["torch_ms"]) else None
     res["cnnc_over_onednn"] = c / res["onednn_ms"] if (c and res["onednn_ms"]) else None
-    return res
 
 
 # ------------------------------------------------------------------ report
@@ -270,7 +343,13 @@ def fmt(v, spec, dash="-"):
 def fmt_ms(v):
     if v is None:
         return "-"
-    return "%.3f" % v if v < 10 else "%.1f" % v if v < 1000 else "%.0f" % v
+    if v >= 100:
+        return "%.0f" % v
+    if v >= 10:
+        return "%.1f" % v
+    if v >= 1:
+        return "%.2f" % v
+    return "%.3g" % v
 
 
 COLUMNS = ["case", "T", "MMACs", "cnnc ms", "PyTorch ms", "oneDNN ms",
@@ -280,9 +359,14 @@ COLUMNS = ["case", "T", "MMACs", "cnnc ms", "PyTorch ms", "oneDNN ms",
 def table_rows(results):
     rows = []
     for r in results:
+        name = r["name"]
+        if r.get("cnnc_error"):
+            name += " [cnnc failed]"
+        elif r.get("check") not in (None, "ok"):
+            name += " [WRONG]" if "WRONG" in r["check"] else " [run failed]"
         rows.append([
-            r["name"], str(r["threads"]),
-            fmt((r.get("macs") or 0) / 1e6, ".1f") if r.get("macs") else "-",
+            name, str(r["threads"]),
+            fmt_ms(r["macs"] / 1e6) if r.get("macs") else "-",
             fmt_ms(r["cnnc_ms"]), fmt_ms(r["torch_ms"]), fmt_ms(r["onednn_ms"]),
             fmt(r["cnnc_gflops"], ".2f"), fmt(r["cnnc_pct_peak"], ".1f"),
             fmt(r["torch_pct_peak"], ".1f"),
@@ -343,10 +427,11 @@ def loadavg():
         return None
 
 
-def find_tool(explicit, name, cnnc):
+def find_tool(explicit, name, cnnc, build=None):
     if explicit:
         return explicit if os.path.exists(explicit) else None
-    cands = [os.path.join(os.path.dirname(os.path.abspath(cnnc)), name),
+    cands = ([os.path.join(build, "bin", name)] if build else []) + [
+             os.path.join(os.path.dirname(os.path.abspath(cnnc)), name),
              os.path.join(REPO, "build", "bin", name),
              os.path.join(REPO, "build-bench", "bin", name)]
     for c in cands:
@@ -370,27 +455,31 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
-                    help="a subset (4 layers + the seed model), 2 rounds, short rounds")
+                    help="a subset (4 layers + the seed model), 3 short rounds")
     ap.add_argument("--filter", default=None, metavar="REGEX",
                     help="only cases whose name matches REGEX (re.search)")
     ap.add_argument("--suite", choices=["all", "layers", "models"], default="all")
     ap.add_argument("--threads", default="1,all",
                     help="comma-separated thread counts; 'all' = every online CPU "
                          "(default 1,all)")
-    ap.add_argument("--cnnc", default=os.path.join(REPO, "build", "bin", "cnnc"))
+    ap.add_argument("--build", default=None, metavar="DIR",
+                    help="build dir: cnnc, onednn_bench and fma_peak from DIR/bin, "
+                         "results to DIR/bench-results/ (default: build)")
+    ap.add_argument("--cnnc", default=None,
+                    help="cnnc binary (default: <build>/bin/cnnc)")
     ap.add_argument("--onednn", default=None,
-                    help="onednn_bench binary (default: next to cnnc, or build-bench/bin); "
-                         "'none' to skip")
+                    help="onednn_bench binary (default: <build>/bin, next to cnnc, build/bin "
+                         "or build-bench/bin); 'none' to skip")
     ap.add_argument("--fma-peak", default=None,
-                    help="fma_peak binary (default: next to cnnc, or build-bench/bin)")
+                    help="fma_peak binary (default: searched like --onednn)")
     ap.add_argument("--peak", type=float, default=None,
                     help="one-thread FMA peak in GFLOP/s (skips running fma_peak)")
     ap.add_argument("--rounds", type=int, default=None,
-                    help="alternating measurement rounds per case (default 3, quick 2)")
+                    help="alternating measurement rounds per case (default 5, quick 3)")
     ap.add_argument("--round-ms", type=float, default=None,
-                    help="time budget per engine per round in ms (default 600, quick 200)")
+                    help="time budget per engine per round in ms (default 300, quick 150)")
     ap.add_argument("--max-runs", type=int, default=None,
-                    help="cap on cnnc runs per round (PyTorch/oneDNN: 10x) (default 50)")
+                    help="cap on timed runs per engine per round (default 1000, quick 200)")
     ap.add_argument("--case-timeout", type=float, default=600,
                     help="seconds before one engine invocation is abandoned")
     ap.add_argument("--out", default=None,
@@ -401,52 +490,69 @@ def main():
     ap.add_argument("--no-snapshot", action="store_true",
                     help="run cnnc in place instead of a copy taken at start (the copy "
                          "keeps a rebuild during the run from changing what is measured)")
+    ap.add_argument("--no-check", dest="check", action="store_false",
+                    help="skip checking each case's output against PyTorch (cnnc run "
+                         "on the same random weights and input) before timing it")
     ap.add_argument("--keep", action="store_true",
                     help="keep the generated layer .cnn files (printed path)")
     args = ap.parse_args()
 
-    args.rounds = args.rounds or (2 if args.quick else 3)
-    args.round_ms = args.round_ms or (200.0 if args.quick else 600.0)
-    args.max_runs = args.max_runs or (20 if args.quick else 50)
+    args.rounds = args.rounds or (3 if args.quick else 5)
+    args.round_ms = args.round_ms or (150.0 if args.quick else 300.0)
+    args.max_runs = args.max_runs or (200 if args.quick else 1000)
     threads = parse_threads(args.threads)
+    if args.cnnc is None:
+        args.cnnc = os.path.join(args.build or os.path.join(REPO, "build"), "bin", "cnnc")
     if not os.path.exists(args.cnnc):
         sys.exit("run_bench: no cnnc at %s (build it, or pass --cnnc)" % args.cnnc)
     args.cnnc = os.path.abspath(args.cnnc)
     if args.onednn == "none":
         args.onednn = None
     else:
-        args.onednn = find_tool(args.onednn, "onednn_bench", args.cnnc)
+        args.onednn = find_tool(args.onednn, "onednn_bench", args.cnnc, args.build)
         if not args.onednn:
             print("run_bench: onednn_bench not found; oneDNN column skipped "
                   "(build bench/ with libdnnl-dev installed, or pass --onednn)",
                   file=sys.stderr)
-    build_dir = os.path.dirname(os.path.dirname(args.cnnc))
+    build_dir = args.build or os.path.dirname(os.path.dirname(args.cnnc))
     out = args.out or os.path.join(build_dir, "bench-results", "latest.json")
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
-    # The FMA peak.
+    # The FMA peak. fma_peak takes the best of many short trials, but on a
+    # machine that other work keeps busy even that can come out low, so it
+    # runs again at the end and the higher figure counts (the table is
+    # printed after both).
     peak_info = None
+    args.peak_1t = None
+    fma_peak = None
     if args.peak:
         args.peak_1t = args.peak
         peak_info = {"gflops_1t": args.peak, "source": "--peak"}
     else:
-        fp = find_tool(args.fma_peak, "fma_peak", args.cnnc)
-        args.peak_1t = None
-        if fp:
-            try:
-                peak_info = run_json([fp, "--threads", str(max(threads))])
-                args.peak_1t = peak_info["gflops_1t"]
-                log("FMA peak (%s): %.1f GFLOP/s on 1 thread, %.1f on %d"
-                    % (peak_info["isa"], peak_info["gflops_1t"], peak_info["gflops_nt"],
-                       peak_info["threads"]))
-            except EngineError as e:
-                log("fma_peak failed: %s" % e)
-        else:
+        fma_peak = find_tool(args.fma_peak, "fma_peak", args.cnnc, args.build)
+        if not fma_peak:
             log("run_bench: fma_peak not found; %peak columns skipped")
 
+    def measure_peak(info):
+        if not fma_peak:
+            return info
+        try:
+            p = run_json([fma_peak, "--threads", str(max(threads))])
+        except EngineError as e:
+            log("fma_peak failed: %s" % e)
+            return info
+        log("FMA peak (%s): %.1f GFLOP/s on 1 thread, %.1f on %d"
+            % (p["isa"], p["gflops_1t"], p["gflops_nt"], p["threads"]))
+        if info is None or p["gflops_1t"] > info["gflops_1t"]:
+            return p
+        return info
+
+    peak_info = measure_peak(peak_info)
+
     workdir = tempfile.mkdtemp(prefix="cnnc-bench-")
+    args.workdir = workdir
     cnnc_original = args.cnnc
     with open(args.cnnc, "rb") as f:
         cnnc_sha256 = hashlib.sha256(f.read()).hexdigest()
@@ -483,6 +589,18 @@ def main():
                 % (fmt_ms(r["cnnc_ms"]), fmt_ms(r["torch_ms"]), fmt_ms(r["onednn_ms"]),
                    time.time() - t0))
             results.append(r)
+    if fma_peak:
+        peak_info = measure_peak(peak_info)
+    if peak_info:
+        args.peak_1t = peak_info["gflops_1t"]
+        for r in results:
+            add_derived(r, args.peak_1t)
+    load_after = loadavg()
+    busy = [x for x in (load_before, load_after) if x and x[0] > (os.cpu_count() or 1)]
+    if busy:
+        log("run_bench: warning: load average %.1f on %d CPUs: other work shared the "
+            "machine, so times are noisy (compare ratios from the same run)"
+            % (max(x[0] for x in busy), os.cpu_count() or 1))
     # Group the table by suite, then case order, then threads.
     order = {c["name"]: i for i, c in enumerate(cases)}
     results.sort(key=lambda r: (order[r["name"]], r["threads"]))
@@ -493,7 +611,7 @@ def main():
         "started": started,
         "seconds": round(time.time() - t_start, 1),
         "loadavg_before": load_before,
-        "loadavg_after": loadavg(),
+        "loadavg_after": load_after,
         "cnnc": cnnc_original,
         "cnnc_sha256": cnnc_sha256,
         "cnnc_version": version,

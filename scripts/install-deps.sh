@@ -9,7 +9,7 @@ PACKAGES=(
   llvm-19-dev llvm-19-tools clang-19 libfuzzer-19-dev
   antlr4 libantlr4-runtime-dev
   nlohmann-json3-dev zlib1g-dev libzstd-dev libedit-dev libxml2-dev libcurl4-openssl-dev
-  python3-torch python3-numpy
+  python3-torch python3-numpy python3-torchvision
   graphviz
 )
 # Benchmarks only (make bench): oneDNN for the direct-library comparison.
