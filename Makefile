@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all deps build demo test bench clean
+.PHONY: all deps build demo test bench clean fuzz fuzz-build fuzz-smoke test-asan
 
 all: build
 
@@ -28,6 +28,49 @@ demo: build
 
 test: build
 	cmake --build $(BUILD) --target check
+	$(MAKE) fuzz-smoke
+
+# Reliability (test/fuzz/README.md). Separate clang-19 build directories:
+# $(FUZZ_BUILD) has the libFuzzer targets (ASan + UBSan), $(ASAN_BUILD) the
+# whole project under ASan + UBSan for the lit suite.
+FUZZ_BUILD ?= build-fuzz
+ASAN_BUILD ?= build-asan
+FUZZ_SMOKE_SECONDS ?= 60
+FUZZ_SECONDS ?= 600
+DIFF_COUNT ?= 3000
+DIFF_SEED ?= 1
+SAN_CMAKE = CC=clang-19 CXX=clang++-19 cmake -S . -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	-DCMAKE_C_FLAGS=-gline-tables-only -DCMAKE_CXX_FLAGS=-gline-tables-only \
+	-DCNNC_SANITIZE=address,undefined
+FUZZ_TARGETS = frontend safetensors npy
+
+$(FUZZ_BUILD)/build.ninja: CMakeLists.txt
+	$(SAN_CMAKE) -B $(FUZZ_BUILD) -DCNNC_FUZZ=ON
+
+fuzz-build: deps $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+
+# A bounded run from the seed corpora (part of `make test`).
+fuzz-smoke: fuzz-build
+	test/fuzz/run_fuzz.sh $(FUZZ_BUILD)/fuzz $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+# Longer fuzzing, then thousands of random layer chains against PyTorch.
+fuzz: fuzz-build build
+	test/fuzz/run_fuzz.sh $(FUZZ_BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	/usr/bin/python3 test/random/random_diff.py --cnnc $(BUILD)/bin/cnnc \
+		--count $(DIFF_COUNT) --seed $(DIFF_SEED) --layers ext --batch-per-process 20
+
+# The whole lit suite against a compiler and runtime built with ASan + UBSan.
+# LeakSanitizer is off: libLLVM's and the ANTLR runtime's static allocations
+# are never freed and would be reported at every exit.
+$(ASAN_BUILD)/build.ninja: CMakeLists.txt
+	$(SAN_CMAKE) -B $(ASAN_BUILD)
+
+# (The build runs the instrumented cnnc too, for the examples.)
+SAN_ENV = ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1
+test-asan: deps $(ASAN_BUILD)/build.ninja
+	$(SAN_ENV) cmake --build $(ASAN_BUILD) -j $(JOBS)
+	$(SAN_ENV) cmake --build $(ASAN_BUILD) --target check
 
 bench: build
 	CNNC_WITH_BENCH=1 bash scripts/install-deps.sh

@@ -28,6 +28,10 @@ public:
   /// An indentation problem found by the lexer, reported by the front end.
   struct LayoutError { size_t line; size_t column; std::string message; };
   std::vector<LayoutError> layoutErrors;
+  /// Code-point index and text of each bracket still open at end of input.
+  std::vector<std::pair<size_t, std::string>> unclosedBrackets() const { return open_; }
+  /// Code-point index and text of each closing bracket with no opener.
+  std::vector<std::pair<size_t, std::string>> unmatchedClosers;
 
   std::unique_ptr<antlr4::Token> nextToken() override {
     if (!pending_.empty())
@@ -37,45 +41,68 @@ public:
       size_t type = t->getType();
       if (type == OPEN_PAREN || type == OPEN_BRACK || type == OPEN_BRACE) {
         ++opened_;
+        open_.push_back({t->getStartIndex(), t->getText()});
       } else if (type == CLOSE_PAREN || type == CLOSE_BRACK || type == CLOSE_BRACE) {
-        if (opened_ > 0)
+        if (opened_ > 0) {
           --opened_;
+          open_.pop_back();
+        } else {
+          unmatchedClosers.push_back({t->getStartIndex(), t->getText()});
+        }
       }
       if (type == NEWLINE) {
         if (opened_ > 0 || !sawCode_)
           continue; // implicit line joining, or leading blank lines
+        if (!lastNewline_) // the end of the last line of code, for EOF
+          lastNewline_ = makeToken(NEWLINE, "<NEWLINE>", t.get());
         size_t next = _input->LA(1);
         if (next == '\n' || next == '\r' || next == '#')
           continue; // blank or comment-only line: no layout meaning
         if (next == (size_t)antlr4::Token::EOF)
           continue; // handled at EOF
         std::string text = t->getText();
-        size_t width = 0;
+        // Python's rule: the width with tabs to multiples of 8 decides the
+        // layout, and must order lines the same way as with tabs counted as
+        // 1 (altWidth), or the meaning would depend on the tab size.
+        size_t width = 0, altWidth = 0;
         for (char c : text) {
-          if (c == ' ') ++width;
-          else if (c == '\t') width = (width / 8 + 1) * 8;
-          else if (c == '\f') width = 0;
+          if (c == ' ') ++width, ++altWidth;
+          else if (c == '\t') width = (width / 8 + 1) * 8, ++altWidth;
+          else if (c == '\f') width = altWidth = 0;
         }
+        size_t lead = text.size() - (text.rfind('\n') != std::string::npos
+                                         ? text.rfind('\n') + 1 : 1);
         size_t line = t->getLine() + 1;
+        const char *tabError = "inconsistent use of tabs and spaces in indentation";
+        // INDENT/DEDENT sit at the first character of the new line.
+        size_t firstChar = t->getStartIndex() + text.size();
         pending_.push_back(makeToken(NEWLINE, "<NEWLINE>", t.get()));
         if (width > indents_.back()) {
+          if (altWidth <= altIndents_.back())
+            layoutErrors.push_back({line, lead, tabError});
           indents_.push_back(width);
-          pending_.push_back(makeToken(INDENT, "<INDENT>", t.get(), line, width));
+          altIndents_.push_back(altWidth);
+          pending_.push_back(makeToken(INDENT, "<INDENT>", t.get(), line, width, firstChar));
         } else {
           while (width < indents_.back()) {
             indents_.pop_back();
-            pending_.push_back(makeToken(DEDENT, "<DEDENT>", t.get(), line, width));
+            altIndents_.pop_back();
+            pending_.push_back(makeToken(DEDENT, "<DEDENT>", t.get(), line, width, firstChar));
           }
           if (width != indents_.back())
-            layoutErrors.push_back({line, width,
+            layoutErrors.push_back({line, lead,
                 "unindent does not match any outer indentation level"});
+          else if (altWidth != altIndents_.back())
+            layoutErrors.push_back({line, lead, tabError});
         }
         return popPending();
       }
       if (type == antlr4::Token::EOF) {
         if (sawCode_ && !atEof_) {
           atEof_ = true;
-          pending_.push_back(makeToken(NEWLINE, "<NEWLINE>", t.get()));
+          // The final NEWLINE is at the end of the last line of code.
+          pending_.push_back(makeToken(NEWLINE, "<NEWLINE>",
+                                       lastNewline_ ? lastNewline_.get() : t.get()));
           while (indents_.size() > 1) {
             indents_.pop_back();
             pending_.push_back(makeToken(DEDENT, "<DEDENT>", t.get()));
@@ -86,6 +113,7 @@ public:
         return t;
       }
       sawCode_ = true;
+      lastNewline_.reset();
       return t;
     }
   }
@@ -93,7 +121,10 @@ public:
 private:
   std::deque<std::unique_ptr<antlr4::Token>> pending_;
   std::vector<size_t> indents_{0};
+  std::vector<size_t> altIndents_{0};
   int opened_ = 0;
+  std::vector<std::pair<size_t, std::string>> open_;
+  std::unique_ptr<antlr4::Token> lastNewline_;
   bool sawCode_ = false;
   bool atEof_ = false;
 
@@ -105,10 +136,12 @@ private:
 
   std::unique_ptr<antlr4::Token> makeToken(size_t type, const std::string &text,
                                            antlr4::Token *at, size_t line = 0,
-                                           size_t column = 0) {
+                                           size_t column = 0, size_t start = ~size_t(0)) {
+    if (start == ~size_t(0))
+      start = at->getStartIndex();
     auto tok = std::make_unique<antlr4::CommonToken>(
         std::make_pair(this, _input), type, antlr4::Token::DEFAULT_CHANNEL,
-        at->getStartIndex(), at->getStartIndex() - 1);
+        start, start - 1);
     tok->setText(text);
     tok->setLine(line ? line : at->getLine());
     tok->setCharPositionInLine(line ? column : at->getCharPositionInLine());

@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build make
-  llvm-19-dev llvm-19-tools clang-19 libfuzzer-19-dev
+  llvm-19-dev llvm-19-tools clang-19 libfuzzer-19-dev libclang-rt-19-dev
   antlr4 libantlr4-runtime-dev
   nlohmann-json3-dev zlib1g-dev libzstd-dev libedit-dev libxml2-dev libcurl4-openssl-dev
   python3-torch python3-numpy python3-torchvision

@@ -27,7 +27,10 @@ config.environment["PATH"] = os.pathsep.join(
     [llvm_bin, os.path.dirname(config.cnnc_path), config.environment.get("PATH", "")])
 # Diagnostics must not depend on the terminal or the locale.
 config.environment["LC_ALL"] = "C.UTF-8"
-config.environment["CNNC_THREADS"] = os.environ.get("CNNC_THREADS", "1")
+# The runtime's thread-pool default (runtime/include/cnnrt.h); one thread
+# unless the caller says otherwise, so parallel tests do not oversubscribe.
+config.environment["CNNRT_NUM_THREADS"] = os.environ.get(
+    "CNNRT_NUM_THREADS", os.environ.get("CNNC_THREADS", "1"))
 
 src_root = os.path.dirname(config.test_source_root)
 config.substitutions.append(("%cnnc", config.cnnc_path))
@@ -35,9 +38,25 @@ config.substitutions.append(("%builddir", config.cnnc_obj_root))
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%tools", os.path.join(src_root, "tools")))
 config.substitutions.append(("%srcroot", src_root))
-config.substitutions.append(("%cc", "cc"))
+config.substitutions.append(("%cc", getattr(config, "cnnc_cc", "cc")))
+# A build with CNNC_SANITIZE (make test-asan): `REQUIRES: !sanitizers` or
+# `UNSUPPORTED: sanitizers` for tests that cannot run instrumented.
+if getattr(config, "cnnc_sanitize", ""):
+    config.available_features.add("sanitizers")
 config.substitutions.append(("%rtlib", config.cnnrt_static))
 config.substitutions.append(
     ("%exitcode", "/usr/bin/python3 " +
      os.path.join(config.test_source_root, "Inputs", "exitcode.py")))
 config.substitutions.append(("%rtinc", os.path.join(src_root, "runtime", "include")))
+
+# Host ISA features, for tests that execute code compiled for a given
+# --target-cpu (REQUIRES: host-avx512f) or check the refusal to run it.
+try:
+    with open("/proc/cpuinfo") as f:
+        flags = next((l.split(":", 1)[1].split() for l in f
+                      if l.startswith("flags")), [])
+except OSError:
+    flags = []
+for flag in ("avx2", "fma", "avx512f"):
+    if flag in flags:
+        config.available_features.add("host-" + flag)

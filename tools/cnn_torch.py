@@ -13,15 +13,12 @@ import inspect
 import json
 import os
 import struct
-import tempfile
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-
-class CnnError(Exception):
-    """A user-facing error (bad model file, bad weights, bad arguments)."""
+from cnn_util import CnnError, atomic_write, main_wrapper  # noqa: F401
 
 
 class TensorShape(tuple):
@@ -146,23 +143,6 @@ def _tensor_bytes(t):
     if t.dtype == torch.bfloat16:
         t = t.view(torch.int16)
     return t.numpy().tobytes()
-
-
-def atomic_write(path, data):
-    """Writes bytes to path via a temporary file in the same directory."""
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", dir=d)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def safetensors_bytes(tensors, metadata=None):
@@ -295,17 +275,3 @@ def run(model, x):
         raise CnnError("forward returned %s, expected a tensor"
                        % type(y).__name__)
     return y.detach().cpu().contiguous().numpy().astype(np.float32)
-
-
-def main_wrapper(prog, main):
-    """Runs main(); a CnnError or bad file prints 'prog: error: ...' and
-    exits 1 (no traceback for user errors)."""
-    import sys
-    try:
-        main()
-    except CnnError as e:
-        sys.stderr.write("%s: error: %s\n" % (prog, e))
-        sys.exit(1)
-    except (OSError, ValueError, KeyError) as e:
-        sys.stderr.write("%s: error: %s\n" % (prog, e))
-        sys.exit(1)

@@ -9,7 +9,10 @@ OUTDIR/manifest.json: a list of {"file", "kind" ("safetensors", "npy" or
 "bind"), "expect": substring of cnnc's error (or warning, "severity") or null}.
 With --model, also writes variants of the model's real random weights that
 fail binding (missing tensor, wrong shape, integer dtype) or warn (extra key).
-The manifest is printed to stdout as well.
+The manifest is printed to stdout as well. --only NAME[,NAME...] writes just
+those cases (file names without extension; the manifest lists only them);
+the malformed-file cases need no PyTorch, so a test that asks only for them
+starts in a fraction of a second.
 """
 import argparse
 import json
@@ -18,7 +21,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-import cnn_torch  # noqa: E402
+import cnn_util  # noqa: E402 (cnn_torch, which imports torch, only on demand)
 
 
 def st(header, data=b"", raw_header=None, length=None):
@@ -57,9 +60,9 @@ def safetensors_cases():
         json.dumps(ent()).encode() + b"}"
     dupf = b'{"a":{"dtype":"F32","dtype":"F32","shape":[2],' \
         b'"data_offsets":[0,8]}}'
-    good = cnn_torch.safetensors_bytes(
-        {"w": __import__("torch").arange(6, dtype=__import__("torch").float32)
-         .reshape(2, 3)})
+    # A valid file ({"w": arange(6).reshape(2, 3)} as F32), to cut short.
+    good = st({"w": ent(shape=(2, 3), off=(0, 24))},
+              struct.pack("<6f", *range(6)))
     return [
         ("empty", b"", "file is 0 bytes, too short"),
         ("short_file", b"\x10\0\0\0\0", "file is 5 bytes, too short"),
@@ -133,6 +136,7 @@ def safetensors_cases():
 
 def good_safetensors_cases():
     import torch
+    import cnn_torch
     base = torch.linspace(-2, 2, 12).reshape(3, 4)
     return [
         ("good_f32", {"w": base, "b": torch.tensor([0.5, -1.0, 3.0])}),
@@ -170,6 +174,7 @@ def npy_cases():
 
 def bind_cases(model_path, model_name):
     import torch
+    import cnn_torch
     model, _ = cnn_torch.random_model(model_path, 0, model_name)
     sd = dict(model.state_dict())
     floats = [k for k, v in sd.items() if v.is_floating_point()]
@@ -204,31 +209,52 @@ def main():
     p.add_argument("outdir")
     p.add_argument("--model", help="a .cnn file for the bind_* cases")
     p.add_argument("--model-name")
+    p.add_argument("--only", metavar="NAME[,NAME...]",
+                   help="write only these cases")
     a = p.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
     manifest = []
+    only = set(a.only.split(",")) if a.only else None
+    only_seen = set()
+    torch_names = {"good_f32", "good_mixed", "bind_missing",
+                   "bind_wrong_shape", "bind_int_dtype", "bind_extra",
+                   "bind_half"}
+
+    def wanted(names):
+        return only is None or bool(only & set(names))
 
     def emit(name, data, kind, expect, severity="error"):
+        if only is not None and name not in only:
+            return
+        only_seen.add(name)
         fn = name + (".npy" if kind == "npy" else ".safetensors")
-        cnn_torch.atomic_write(os.path.join(a.outdir, fn), data)
+        cnn_util.atomic_write(os.path.join(a.outdir, fn), data)
         manifest.append({"file": fn, "kind": kind, "expect": expect,
                          "severity": severity if expect else None})
 
     for name, data, expect in safetensors_cases():
         emit(name, data, "safetensors", expect)
-    for name, tensors in good_safetensors_cases():
-        emit(name, cnn_torch.safetensors_bytes(tensors), "safetensors", None)
+    if wanted(["good_f32", "good_mixed"]):
+        import cnn_torch
+        for name, tensors in good_safetensors_cases():
+            emit(name, cnn_torch.safetensors_bytes(tensors), "safetensors",
+                 None)
     for name, data, expect in npy_cases():
         emit(name, data, "npy", expect)
-    if a.model:
+    if a.model and wanted(torch_names - {"good_f32", "good_mixed"}):
+        import cnn_torch
         for name, tensors, expect, sev in bind_cases(a.model, a.model_name):
             emit(name, cnn_torch.safetensors_bytes(tensors), "bind", expect,
                  sev or "error")
+    if only is not None and only - only_seen:
+        raise cnn_util.CnnError("--only: no case named %s%s" % (
+            sorted(only - only_seen)[0],
+            "" if a.model else " (the bind_* cases need --model)"))
     text = json.dumps(manifest, indent=1)
-    cnn_torch.atomic_write(os.path.join(a.outdir, "manifest.json"),
+    cnn_util.atomic_write(os.path.join(a.outdir, "manifest.json"),
                            text.encode() + b"\n")
     print(text)
 
 
 if __name__ == "__main__":
-    cnn_torch.main_wrapper("make_bad_weights", main)
+    cnn_util.main_wrapper("make_bad_weights", main)

@@ -54,6 +54,11 @@ buildModule(const ir::Graph &g, const weights::WeightSet &w,
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
 createTargetMachine(const Options &o);
 
+/// For the JIT: an error unless this machine can execute code generated for
+/// o.cpu (an unknown CPU name, or ISA features the host lacks, e.g.
+/// --target-cpu=x86-64-v4 without AVX-512). Empty/"native" always passes.
+llvm::Error checkHostCanRun(const Options &o);
+
 /// New-pass-manager default pipeline for O0..O3 (vectorisers on at O2+).
 void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm,
                     unsigned optLevel);

@@ -33,6 +33,10 @@ JITModel::create(std::unique_ptr<Module> m, std::unique_ptr<LLVMContext> ctx,
     return createStringError(inconvertibleErrorCode(),
                              "the JIT runs only on the host target");
 
+  // Code for a CPU with features this one lacks would die of SIGILL.
+  if (Error e = checkHostCanRun(o))
+    return std::move(e);
+
   auto jtmb = JITTargetMachineBuilder::detectHost();
   if (!jtmb)
     return jtmb.takeError();
@@ -68,6 +72,7 @@ JITModel::create(std::unique_ptr<Module> m, std::unique_ptr<LLVMContext> ctx,
   };
   bind("cnnrt_check_abi", reinterpret_cast<void *>(&cnnrt_check_abi));
   bind("cnnrt_arena_get", reinterpret_cast<void *>(&cnnrt_arena_get));
+  bind("cnnrt_parallel_for", reinterpret_cast<void *>(&cnnrt_parallel_for));
   if (Error e = jd.define(absoluteSymbols(std::move(rt))))
     return e;
   auto gen = DynamicLibrarySearchGenerator::GetForCurrentProcess(

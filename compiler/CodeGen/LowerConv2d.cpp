@@ -14,6 +14,8 @@ using namespace llvm;
 namespace cnnc::codegen {
 
 Error lowerConv2d(Kernel &k) {
+  if (k.scratch) // the fast path (ConvDirect.cpp)
+    return lowerConv2dDirect(k);
   const ir::Node &n = k.node;
   const ir::Shape &xs = n.operands[0]->shape, &ys = n.shape;
   if (xs.size() != 4 || ys.size() != 4)
@@ -79,6 +81,8 @@ Error lowerConv2d(Kernel &k) {
                 });
               });
             });
+            if (k.fusedAct)
+              acc = applyFusedActivation(b, *k.fusedAct, acc);
             k.store(acc, y, k.index({ni, ko, oh, ow}, {N, K, OH, OW}));
           });
         });

@@ -12,6 +12,7 @@
 #ifndef CNNC_CODEGEN_LOWERING_H
 #define CNNC_CODEGEN_LOWERING_H
 
+#include "CodeGen/ConvPlan.h"
 #include "CodeGen/LoopBuilder.h"
 #include "IR/Graph.h"
 #include "Weights/Weights.h"
@@ -24,6 +25,10 @@
 #include <string>
 #include <vector>
 
+namespace llvm {
+class TargetMachine;
+}
+
 namespace cnnc::codegen {
 
 class Kernel {
@@ -33,6 +38,13 @@ public:
   const ir::Node &node;
   std::vector<llvm::Value *> in; ///< one float* per operand
   llvm::Value *out;              ///< float* of this node's buffer
+  /// kernelScratchBytes(node) bytes of 64-byte-aligned arena, or nullptr.
+  llvm::Value *scratch = nullptr;
+  /// SIMD unit of the target the kernel is compiled for.
+  VectorTarget vec;
+  /// An activation node (Relu...) whose only operand is this node and which
+  /// this kernel applies in its epilogue (the node itself emits nothing).
+  const ir::Node *fusedAct = nullptr;
 
   using ParamFn = std::function<llvm::Expected<llvm::Value *>(const ir::Param &)>;
   using ConstFn =
@@ -151,6 +163,42 @@ llvm::Error lowerUnary(Kernel &k);  // activations
 llvm::Error lowerBinary(Kernel &k); // add, mul
 llvm::Error lowerSoftmax(Kernel &k); // softmax, log_softmax
 llvm::Error lowerConcat(Kernel &k);
+llvm::Error lowerConv2dDirect(Kernel &k);
+llvm::Error lowerLinearPacked(Kernel &k);
+llvm::Error lowerMaxPool2dVector(Kernel &k);
+
+/// Scratch arena bytes the node's lowering needs (0 for none). Independent
+/// of the target so the header's arena size matches every build.
+int64_t kernelScratchBytes(const ir::Node &n);
+/// Whether `producer`'s lowering can apply `act` (its only user) in its
+/// epilogue; ModuleBuilder then makes `act` an alias of `producer`.
+bool canFuseActivation(const ir::Node &producer, const ir::Node &act);
+/// Applies a fusable activation to a (vector) value.
+llvm::Value *applyFusedActivation(llvm::IRBuilder<> &b, const ir::Node &act,
+                                  llvm::Value *v);
+/// SIMD description of a target machine's subtarget.
+VectorTarget vectorTargetOf(const llvm::TargetMachine &tm);
+
+/// Outlines body(caps, item) for item in [0, n) into a worker and runs it
+/// through cnnrt_parallel_for (on the calling thread when estCycles is
+/// small). The body must only use `caps` (the captured values, loaded
+/// in the worker) and constants, never values of the calling function.
+void emitParallelFor(
+    Kernel &k, int64_t n, llvm::ArrayRef<llvm::Value *> captures,
+    double estCycles,
+    llvm::function_ref<void(llvm::ArrayRef<llvm::Value *> caps,
+                            llvm::Value *item)>
+        body);
+/// A counted loop with several loop-carried values; returns their final
+/// values.
+std::vector<llvm::Value *> forLoopMulti(
+    llvm::IRBuilder<> &b, llvm::Value *begin, llvm::Value *end,
+    llvm::ArrayRef<llvm::Value *> init,
+    llvm::function_ref<std::vector<llvm::Value *>(
+        llvm::Value *i, llvm::ArrayRef<llvm::Value *> acc)>
+        body,
+    bool knownNonEmpty);
+
 /// Copies `n` floats (used for the output when it aliases the input).
 void emitCopy(llvm::IRBuilder<> &b, llvm::Value *dst, llvm::Value *src,
               int64_t n);

@@ -44,6 +44,23 @@ bool isAlias(ir::OpKind k) {
 
 constexpr int64_t kAlign = 64;
 
+/// Activation nodes applied in their producer's epilogue: the only user of
+/// a producer whose lowering can fuse them. They alias the producer.
+DenseMap<const ir::Node *, const ir::Node *> fusedActivations(const ir::Graph &g) {
+  DenseMap<const ir::Node *, const ir::Node *> fused; // act -> producer
+  for (const auto &up : g.nodes()) {
+    const ir::Node *n = up.get();
+    if (n->operands.size() != 1 || n == g.input())
+      continue;
+    const ir::Node *p = n->operands[0];
+    if (p == g.output() || !canFuseActivation(*p, *n))
+      continue;
+    if (g.users(p).size() == 1)
+      fused[n] = p;
+  }
+  return fused;
+}
+
 /// Where every node's values live.
 struct BufferPlan {
   enum Storage { Input, Output, Arena };
@@ -58,6 +75,8 @@ struct BufferPlan {
       return Output;
     return Arena;
   }
+  DenseMap<const ir::Node *, const ir::Node *> fused; ///< act -> producer
+  int64_t scratchOffset = 0; ///< kernel scratch, shared by all kernels
   int64_t arenaBytes = 0;
 };
 
@@ -76,9 +95,10 @@ BufferPlan planBuffers(const ir::Graph &g) {
         work.push_back(op);
     }
   }
+  p.fused = fusedActivations(g);
   for (const auto &up : g.nodes()) {
     const ir::Node *n = up.get();
-    if (isAlias(n->kind) && n->operands.size() == 1)
+    if ((isAlias(n->kind) && n->operands.size() == 1) || p.fused.count(n))
       p.root[n] = p.root.lookup(n->operands[0]);
     else
       p.root[n] = n;
@@ -94,6 +114,12 @@ BufferPlan planBuffers(const ir::Graph &g) {
     int64_t bytes = ir::numElements(n->shape) * 4;
     off += (bytes + kAlign - 1) / kAlign * kAlign;
   }
+  int64_t scratch = 0;
+  for (const auto &up : g.nodes())
+    if (p.live.lookup(up.get()))
+      scratch = std::max(scratch, kernelScratchBytes(*up));
+  p.scratchOffset = off;
+  off += (scratch + kAlign - 1) / kAlign * kAlign;
   p.arenaBytes = off;
   return p;
 }
@@ -118,13 +144,15 @@ private:
   std::unique_ptr<Module> m_;
   std::string cpu_, features_;
   std::map<std::string, GlobalVariable *> weightGlobals_;
+  VectorTarget vec_;
 
   Function *makeFunction(FunctionType *ty, const Twine &name,
                          GlobalValue::LinkageTypes linkage);
   GlobalVariable *makeConstant(const std::string &name, ArrayRef<float> v);
   Expected<const weights::Tensor *> tensorFor(const ir::Param &p);
   Expected<Value *> weightGlobal(const ir::Param &p);
-  Expected<Function *> buildKernel(const ir::Node &n);
+  Expected<Function *> buildKernel(const ir::Node &n, bool scratch,
+                                  const ir::Node *fusedAct);
   Error lower(Kernel &k);
 };
 
@@ -219,9 +247,11 @@ Error ModuleBuilder::lower(Kernel &k) {
   return k.error("operator has no lowering");
 }
 
-Expected<Function *> ModuleBuilder::buildKernel(const ir::Node &n) {
+Expected<Function *> ModuleBuilder::buildKernel(const ir::Node &n,
+                                                bool scratch,
+                                                const ir::Node *fusedAct) {
   Type *ptrTy = PointerType::getUnqual(ctx_);
-  std::vector<Type *> args(n.operands.size() + 1, ptrTy);
+  std::vector<Type *> args(n.operands.size() + 1 + (scratch ? 1 : 0), ptrTy);
   auto *fty = FunctionType::get(Type::getVoidTy(ctx_), args, false);
   Function *f = makeFunction(fty,
                              o_.entryName + "." + ir::opName(n.kind) + "." +
@@ -231,9 +261,11 @@ Expected<Function *> ModuleBuilder::buildKernel(const ir::Node &n) {
     f->addParamAttr(i, Attribute::NoAlias);
     f->addParamAttr(i, Attribute::NoCapture);
     f->addParamAttr(i, Attribute::NoUndef);
-    if (i + 1 < f->arg_size())
+    if (i < n.operands.size())
       f->addParamAttr(i, Attribute::ReadOnly);
-    f->getArg(i)->setName(i + 1 < f->arg_size() ? "in" + Twine(i) : "out");
+    f->getArg(i)->setName(i < n.operands.size() ? "in" + Twine(i)
+                          : i == n.operands.size() ? Twine("out")
+                                                   : Twine("scratch"));
   }
   BasicBlock *entry = BasicBlock::Create(ctx_, "entry", f);
   IRBuilder<> b(entry);
@@ -246,6 +278,10 @@ Expected<Function *> ModuleBuilder::buildKernel(const ir::Node &n) {
   for (unsigned i = 0; i < n.operands.size(); ++i)
     k.in.push_back(f->getArg(i));
   k.out = f->getArg(n.operands.size());
+  if (scratch)
+    k.scratch = f->getArg(n.operands.size() + 1);
+  k.vec = vec_;
+  k.fusedAct = fusedAct;
   if (Error e = lower(k))
     return e;
   b.CreateRetVoid();
@@ -263,6 +299,7 @@ Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
     return tm.takeError();
   cpu_ = (*tm)->getTargetCPU().str();
   features_ = (*tm)->getTargetFeatureString().str();
+  vec_ = vectorTargetOf(**tm);
 
   m_ = std::make_unique<Module>(g_.modelName.empty() ? o_.entryName
                                                      : g_.modelName,
@@ -379,15 +416,24 @@ Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
   for (const auto &up : g_.nodes()) {
     const ir::Node &n = *up;
     if (!plan.live.lookup(&n) || n.kind == ir::OpKind::Input ||
-        isAlias(n.kind))
+        isAlias(n.kind) || plan.fused.count(&n))
       continue;
-    auto k = buildKernel(n);
+    const ir::Node *act = nullptr;
+    for (const auto &kv : plan.fused)
+      if (kv.second == &n)
+        act = kv.first;
+    bool scratch = kernelScratchBytes(n) > 0;
+    auto k = buildKernel(n, scratch, act);
     if (!k)
       return k.takeError();
     std::vector<Value *> args;
     for (const ir::Node *op : n.operands)
       args.push_back(bufferOf(op));
     args.push_back(bufferOf(&n));
+    if (scratch)
+      args.push_back(b.CreateInBoundsGEP(b.getInt8Ty(), arena,
+                                         b.getInt64(plan.scratchOffset),
+                                         "scratch"));
     b.CreateCall(*k, args);
   }
   if (plan.storageOf(g_.output(), g_) == BufferPlan::Input)

@@ -89,4 +89,44 @@ Expected<std::unique_ptr<TargetMachine>> createTargetMachine(const Options &o) {
   return tm;
 }
 
+Error checkHostCanRun(const Options &o) {
+  if (o.cpu.empty() || o.cpu == "native")
+    return Error::success();
+  initNativeTarget();
+  std::string triple = sys::getProcessTriple(), error;
+  const Target *target = TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return createStringError(inconvertibleErrorCode(), error);
+  std::unique_ptr<MCSubtargetInfo> want(
+      target->createMCSubtargetInfo(triple, o.cpu, ""));
+  if (!want || !want->isCPUStringValid(o.cpu))
+    return createStringError(inconvertibleErrorCode(),
+                             "unknown target CPU '" + o.cpu + "' for '" +
+                                 triple + "'");
+  // The ISA features the host reports as absent that the CPU implies
+  // (tuning flags are not in the host's list, so they never count).
+  StringMap<bool> host = sys::getHostCPUFeatures();
+  std::string missing;
+  unsigned count = 0;
+  for (const SubtargetFeatureKV &kv : want->getAllProcessorFeatures()) {
+    if (!want->getFeatureBits().test(kv.Value))
+      continue;
+    auto it = host.find(kv.Key);
+    if (it == host.end() || it->getValue())
+      continue;
+    if (count++ < 6)
+      missing += (missing.empty() ? "" : ", ") + std::string(kv.Key);
+  }
+  if (!count)
+    return Error::success();
+  if (count > 6)
+    missing += ", ... (" + std::to_string(count) + " in all)";
+  return createStringError(
+      inconvertibleErrorCode(),
+      "this machine (" + sys::getHostCPUName().str() +
+          ") cannot run code for --target-cpu=" + o.cpu +
+          ": it lacks " + missing +
+          "; compile with -o FILE.o to run it elsewhere");
+}
+
 } // namespace cnnc::codegen

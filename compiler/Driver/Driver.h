@@ -29,6 +29,8 @@ codegen::Options codegenOptions();
 /// Runs the optimization pipeline chosen by the pass options on g and ws.
 llvm::Error optimizeGraph(ir::Graph &g, weights::WeightSet &ws);
 bool listPassesRequested();
+/// Options declared as --cnnc-NAME that main() renames to --NAME.
+std::vector<llvm::cl::Option *> shadowedPassOptions();
 void printPassList(llvm::raw_ostream &os);
 
 int runMain();   ///< cnnc run

@@ -5,6 +5,8 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <memory>
+
 using namespace llvm;
 
 namespace cnnc {
@@ -16,8 +18,9 @@ extern cl::SubCommand RunCmd, BenchCmd;
 #define PASS_SUBS cl::sub(cl::SubCommand::getTopLevel()), cl::sub(RunCmd), cl::sub(BenchCmd)
 
 cl::OptionCategory PassCat("Optimization passes");
-// These are spelled without the "cnnc-" prefix on the command line (main()
-// renames them): LLVM's own libraries register options of the same names.
+// Declared with a "cnnc-" prefix because LLVM's libraries register options of
+// the same names; main() removes LLVM's and renames these (see
+// shadowedPassOptions).
 cl::list<std::string> Passes("cnnc-passes", cl::desc("Run exactly these passes, in order"),
                              cl::CommaSeparated, cl::value_desc("a,b,c"), cl::cat(PassCat),
                              PASS_SUBS);
@@ -38,6 +41,14 @@ cl::opt<bool> ListPasses("cnnc-list-passes", cl::desc("List the optimization pas
 } // namespace opts
 
 bool listPassesRequested() { return opts::ListPasses; }
+
+std::vector<cl::Option *> shadowedPassOptions() {
+  // std::addressof: cl::list overloads operator&.
+  return {std::addressof(opts::Passes),     std::addressof(opts::DisablePass),
+          std::addressof(opts::PrintAfterAll), std::addressof(opts::PrintAfter),
+          std::addressof(opts::TimePasses), std::addressof(opts::Remarks),
+          std::addressof(opts::ListPasses)};
+}
 
 void printPassList(raw_ostream &os) {
   for (const auto &p : passes::registry())

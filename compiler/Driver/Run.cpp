@@ -17,6 +17,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
 
 #include <algorithm>
 #include <chrono>
@@ -61,6 +62,12 @@ int compileForRun(Compiled &c, bool weightsRequired) {
   if (Error e = optimizeGraph(*c.graph, *ws))
     return fail(toString(std::move(e)));
   codegen::Options co = codegenOptions();
+  // Target problems (an unknown --target-cpu, a CPU this machine cannot
+  // execute) are user errors, found before any code is generated.
+  if (auto tm = codegen::createTargetMachine(co); !tm)
+    return fail(toString(tm.takeError()));
+  if (Error e = codegen::checkHostCanRun(co))
+    return fail(toString(std::move(e)));
   auto ctx = std::make_unique<LLVMContext>();
   auto mod = codegen::buildModule(*c.graph, *ws, *ctx, co);
   if (!mod)

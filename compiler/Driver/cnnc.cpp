@@ -64,7 +64,7 @@ cl::opt<std::string> TargetTriple("target", cl::desc("Target triple (default: th
                                   cl::value_desc("TRIPLE"), cl::cat(Compile), ALL_SUBS);
 cl::opt<char> OptLevel("O", cl::desc("Optimization level 0-3 (default 2)"), cl::Prefix,
                        cl::init('2'), cl::cat(Compile), ALL_SUBS);
-cl::opt<unsigned> Threads("threads", cl::desc("Threads for run/bench (default: CNNC_THREADS "
+cl::opt<unsigned> Threads("threads", cl::desc("Threads for run/bench (default: CNNRT_NUM_THREADS "
                                               "or all cores)"),
                           cl::init(0), cl::cat(Running), cl::sub(RunCmd), cl::sub(BenchCmd));
 
@@ -88,9 +88,8 @@ cl::opt<std::string> HeaderOut("header", cl::desc("Also write the C header to FI
 cl::opt<std::string> EntryName("name", cl::desc("Prefix of the C entry point "
                                                 "(default: the file name, e.g. net_run)"),
                                cl::value_desc("NAME"), cl::cat(Compile));
-// Spelled --color on the command line (see main()).
-cl::opt<std::string> Color("cnnc-color", cl::desc("Colored diagnostics: auto, always, never "
-                                                  "(--color=...)"),
+// Registered as --cnnc-color and renamed to --color in main().
+cl::opt<std::string> Color("cnnc-color", cl::desc("Colored diagnostics: auto, always, never"),
                            cl::init("auto"), cl::cat(Inspect), ALL_SUBS);
 
 cl::opt<std::string> RunInput("input", cl::desc("Input tensor (.npy, float32)"),
@@ -326,28 +325,24 @@ int main(int argc, char **argv) {
   InitializeNativeTargetAsmPrinter();
   InitializeNativeTargetAsmParser();
 
-  std::vector<std::string> renamed;
-  renamed.reserve(argc); // c_str() pointers below must stay valid
-  std::vector<const char *> args(argv, argv + argc);
-  // Options whose names LLVM's libraries already register are declared as
-  // --cnnc-NAME; the user spells them --NAME.
-  static const char *const shadowed[] = {"color", "passes", "disable-pass",
-                                         "print-after-all", "print-after",
-                                         "time-passes", "remarks", "list-passes"};
-  for (auto &a : args) {
-    StringRef arg(a);
-    if (!arg.consume_front("--") && !arg.consume_front("-"))
-      continue;
-    for (const char *name : shadowed)
-      if (arg == name || arg.starts_with(std::string(name) + "=")) {
-        a = renamed.emplace_back("--cnnc-" + arg.str()).c_str();
-        break;
-      }
+  // LLVM's libraries register options with some of our names (--color,
+  // --print-after-all, ...). Ours are declared as --cnnc-NAME; drop LLVM's
+  // and give ours the plain name, so users and --help see --NAME.
+  std::vector<cl::Option *> shadowed = shadowedPassOptions();
+  shadowed.push_back(&opts::Color);
+  for (cl::Option *o : shadowed) {
+    StringRef plain = o->ArgStr;
+    plain.consume_front("cnnc-");
+    auto &registered = cl::getRegisteredOptions(cl::SubCommand::getTopLevel());
+    auto it = registered.find(plain);
+    if (it != registered.end() && it->second != o)
+      it->second->removeArgument();
+    o->setArgStr(plain);
   }
   cl::SetVersionPrinter(printVersion);
   cl::HideUnrelatedOptions({&opts::Inspect, &opts::Compile, &opts::Running, &opts::PassCat});
   if (!cl::ParseCommandLineOptions(
-          (int)args.size(), args.data(),
+          argc, argv,
           "cnnc - compiles CNN models written as PyTorch code to native code\n\n"
           "  cnnc MODEL.cnn --summary[=text|json]\n"
           "  cnnc MODEL.cnn --emit=ast|ir|ir-opt|dot|llvm|asm|obj|header [-o OUT]\n"

@@ -170,6 +170,70 @@ ValueRef strMethod(const ValueRef &s, const std::string &name) {
   return nullptr;
 }
 
+/// A parameter or buffer read in __init__ (`m.weight`, `m.bn3.weight`): an
+/// object of type "Parameter" that nn.init.* accepts and whose in-place
+/// initialisers (`m.weight.data.normal_(0, 0.01)`, `.zero_()`, `.fill_(1)`)
+/// do nothing: the weights file provides the values.
+ValueRef makeParameterValue(const ir::Shape &shape) {
+  auto obj = std::make_shared<ObjectData>();
+  obj->layer = std::make_shared<LayerInfo>();
+  obj->layer->type = "Parameter";
+  std::vector<ValueRef> dims;
+  for (int64_t d : shape)
+    dims.push_back(makeInt(d));
+  obj->layer->config.set("shape", makeTuple(dims));
+  auto v = std::make_shared<Value>();
+  v->kind = ValueKind::Object;
+  v->obj = obj;
+  return v;
+}
+
+bool isParameterValue(const Value &v) {
+  return v.kind == ValueKind::Object && !v.obj->isModule && v.obj->layer &&
+         v.obj->layer->type == "Parameter";
+}
+
+ValueRef parameterAttribute(const ValueRef &p, const std::string &name) {
+  const ValueRef &shape = *p->obj->layer->config.find("shape");
+  if (name == "data")
+    return p;
+  if (name == "shape")
+    return shape;
+  if (name == "requires_grad")
+    return makeBool(true);
+  if (name == "size")
+    return makeBuiltin("size", [shape](Interpreter &in, CallArgs &a) -> ValueRef {
+      if (a.positional.empty())
+        return shape;
+      if (a.positional[0]->kind != ValueKind::Int)
+        in.fail(a.positionalLocs[0], "size(): dim must be an int");
+      int64_t n = shape->items.size(), d = a.positional[0]->i;
+      if (d < -n || d >= n)
+        in.fail(a.positionalLocs[0], "size(): dimension out of range");
+      return shape->items[d < 0 ? d + n : d];
+    });
+  if (name == "dim" || name == "ndimension")
+    return makeBuiltin(name, [shape](Interpreter &, CallArgs &) {
+      return makeInt(shape->items.size());
+    });
+  if (name == "numel")
+    return makeBuiltin(name, [shape](Interpreter &, CallArgs &) {
+      int64_t n = 1;
+      for (auto &d : shape->items)
+        n *= d->i;
+      return makeInt(n);
+    });
+  static const char *inPlace[] = {
+      "normal_", "uniform_", "zero_", "fill_", "copy_", "mul_", "add_", "sub_",
+      "div_", "clamp_", "clamp_min_", "clamp_max_", "bernoulli_", "exponential_",
+      "log_normal_", "geometric_", "cauchy_", "random_", "fill_diagonal_",
+      "requires_grad_", "detach", "detach_", "contiguous", "float"};
+  for (const char *m : inPlace)
+    if (name == m)
+      return makeBuiltin(name, [p](Interpreter &, CallArgs &) { return p; });
+  return nullptr;
+}
+
 int64_t normalizeIndex(Interpreter &in, int64_t i, int64_t n, llvm::SMLoc loc,
                        const char *what) {
   if (i < 0)
@@ -190,9 +254,15 @@ ValueRef Interpreter::getAttr(const ValueRef &obj, const std::string &name,
       return *v;
     if (ValueRef *v = o.modules.find(name))
       return *v;
-    if (o.params.find(name))
-      fail(loc, "reading parameter '" + name + "' directly is not supported in "
-                "forward; call the module instead");
+    if (const ir::Shape *shape = o.params.find(name)) {
+      if (tracing)
+        fail(loc, "reading parameter '" + name + "' directly is not supported in "
+                  "forward; call the module instead");
+      return makeParameterValue(*shape); // __init__: weight initialisation
+    }
+    if (isParameterValue(*obj))
+      if (ValueRef v = parameterAttribute(obj, name))
+        return v;
     if (o.cls)
       for (auto &c : o.cls->mro)
         if (ValueRef *v = c->attrs.find(name))
@@ -248,14 +318,32 @@ ValueRef Interpreter::getAttr(const ValueRef &obj, const std::string &name,
     if (ValueRef *v = obj->ns->find(name))
       return *v;
     std::string full = obj->s + "." + name;
-    if (obj->s == "torch.nn" && isKnownUnsupportedLayer(name))
-      fail(loc, "'nn." + name + "' is not supported in .cnn files", range);
+    if (obj->s == "torch.nn" && isKnownUnsupportedLayer(name)) {
+      // A value so that `isinstance(m, (nn.BatchNorm2d, nn.GroupNorm))` in
+      // init loops works (it is false for every cnnc module); constructing
+      // one is the error.
+      if (tracing)
+        fail(loc, "'nn." + name + "' is not supported in .cnn files", range);
+      return makeBuiltin("nn." + name, [name](Interpreter &in, CallArgs &a) -> ValueRef {
+        in.fail(a.callLoc, "'nn." + name + "' is not supported in .cnn files",
+                a.callRange);
+      });
+    }
+    // Name it as the user spelled it ("nn.Conv2D", "F.rleu").
+    std::string prefix = obj->s;
+    if (range.isValid() && range.End.getPointer() > range.Start.getPointer()) {
+      llvm::StringRef spelled(range.Start.getPointer(),
+                              range.End.getPointer() - range.Start.getPointer());
+      if (spelled.ends_with("." + name) &&
+          spelled.find_first_of(" \t\n\\()[]") == llvm::StringRef::npos)
+        prefix = spelled.drop_back(name.size() + 1).str();
+    }
     std::vector<std::string> names;
     for (auto &kv : obj->ns->items())
       names.push_back(kv.first);
     std::string hint = didYouMean(name, names);
-    fail(loc, "'" + full + "' is not supported in .cnn files" +
-                  (hint.empty() ? "" : "; did you mean '" + obj->s + "." + hint + "'?"),
+    fail(loc, "'" + prefix + "." + name + "' is not supported in .cnn files" +
+                  (hint.empty() ? "" : "; did you mean '" + prefix + "." + hint + "'?"),
          range);
   }
   case ValueKind::Tensor:

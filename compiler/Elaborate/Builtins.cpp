@@ -165,6 +165,11 @@ Namespaces &namespaces(Interpreter &in) {
   for (const char *t : {"List", "Tuple", "Optional", "Union", "Any", "Dict",
                         "Callable", "Type", "Sequence"})
     n.typing->ns->set(t, makeNone());
+  // typing.cast(T, v) is v (torchvision's make_layers: `v = cast(int, v)`).
+  n.typing->ns->set("cast", makeBuiltin("typing.cast", [](Interpreter &in, CallArgs &a) {
+                      expectArgs(in, a, "cast", 2, 2);
+                      return a.positional[1];
+                    }));
   n.collections->ns->set(
       "OrderedDict", makeBuiltin("OrderedDict", [](Interpreter &in, CallArgs &a) {
         auto d = std::make_shared<Value>();

@@ -68,7 +68,20 @@ std::unique_ptr<ir::Graph> elaborate(const File &file, DiagEngine &diags,
   const Stmt *entry = nullptr;
   if (!opts.modelName.empty()) {
     if (!named) {
-      diags.error(fileStart, "no class named '" + opts.modelName + "' (from --model) in this file");
+      // A command-line problem: no source location.
+      std::vector<std::string> classes;
+      std::string list;
+      for (const auto &s : file.body)
+        if (s->kind == StmtKind::ClassDef) {
+          classes.push_back(s->name);
+          list += (list.empty() ? "" : ", ") + s->name;
+        }
+      std::string hint = didYouMean(opts.modelName, classes);
+      diags.error("--model " + opts.modelName + ": no class named '" + opts.modelName +
+                  "' in " + buf->getBufferIdentifier() +
+                  (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
+      if (!list.empty())
+        diags.note("the classes in this file are: " + list);
       return nullptr;
     }
     if (!entryAnnotation(*named)) {
@@ -78,8 +91,16 @@ std::unique_ptr<ir::Graph> elaborate(const File &file, DiagEngine &diags,
     }
     entry = named;
   } else if (entries.empty()) {
-    diags.error(fileStart, "no entry model: annotate the input of one model's forward, "
-                           "e.g. 'def forward(self, x: Tensor[1, 3, 32, 32])'");
+    // Point at the input of the last forward in the file (usually the
+    // model's), or at the start of the file when there is none.
+    llvm::SMLoc at = fileStart;
+    for (const auto &s : file.body)
+      if (s->kind == StmtKind::ClassDef)
+        for (const auto &f : s->body)
+          if (f->kind == StmtKind::FunctionDef && f->name == "forward")
+            at = f->params.size() >= 2 ? f->params[1].range.begin : f->loc();
+    diags.error(at, "no entry model: annotate the input of one model's forward, "
+                    "e.g. 'def forward(self, x: Tensor[1, 3, 32, 32])'");
     return nullptr;
   } else if (entries.size() > 1) {
     diags.error(entryAnnotation(*entries[1])->loc(),

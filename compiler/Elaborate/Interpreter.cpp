@@ -20,14 +20,34 @@ using namespace cnnc::ast;
 
 namespace cnnc::eval {
 
+/// Case-insensitive edit distance that counts a swap of two adjacent
+/// letters as one edit ("rleu" -> "relu"), as typos usually are.
+static unsigned typoDistance(llvm::StringRef a, llvm::StringRef b) {
+  std::string x = a.lower(), y = b.lower();
+  size_t n = x.size(), m = y.size();
+  std::vector<std::vector<unsigned>> d(n + 1, std::vector<unsigned>(m + 1));
+  for (size_t i = 0; i <= n; ++i)
+    d[i][0] = i;
+  for (size_t j = 0; j <= m; ++j)
+    d[0][j] = j;
+  for (size_t i = 1; i <= n; ++i)
+    for (size_t j = 1; j <= m; ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
+                          d[i - 1][j - 1] + (x[i - 1] != y[j - 1])});
+      if (i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[n][m];
+}
+
 std::string didYouMean(const std::string &name,
                        const std::vector<std::string> &candidates) {
   std::string best;
   unsigned bestDist = ~0u;
   for (const auto &c : candidates) {
-    unsigned d = llvm::StringRef(name).edit_distance_insensitive(c, true, 4);
-    if (llvm::StringRef(name).equals_insensitive(c))
-      d = 0;
+    if (c == name)
+      continue;
+    unsigned d = typoDistance(name, c);
     if (d < bestDist) {
       bestDist = d;
       best = c;
@@ -359,7 +379,7 @@ ValueRef Interpreter::eval(const Expr &e, const std::shared_ptr<Scope> &scope) {
     fail(e.loc(), "slices are only supported inside []");
   case ExprKind::BinOp:
     return binary(e.text, eval(*e.children[0], scope),
-                  eval(*e.children[1], scope), e.loc());
+                  eval(*e.children[1], scope), e.opLoc.isValid() ? e.opLoc : e.loc());
   case ExprKind::UnaryOp: {
     ValueRef v = eval(*e.children[0], scope);
     if (e.text == "not")
@@ -703,7 +723,9 @@ ValueRef Interpreter::evalCompare(const Expr &e,
     bool r;
     if (op == "is" || op == "is not") {
       bool same = lhs == rhs || (lhs->kind == ValueKind::None && rhs->kind == ValueKind::None) ||
-                  (lhs->kind == ValueKind::Bool && rhs->kind == ValueKind::Bool && lhs->b == rhs->b);
+                  (lhs->kind == ValueKind::Bool && rhs->kind == ValueKind::Bool && lhs->b == rhs->b) ||
+                  (lhs->kind == ValueKind::Object && rhs->kind == ValueKind::Object &&
+                   lhs->obj == rhs->obj);
       r = op == "is" ? same : !same;
     } else if (op == "==" || op == "!=") {
       r = equals(*lhs, *rhs) == (op == "==");

@@ -1,7 +1,10 @@
 //===- Layers.cpp - nn layer constructors, validation and parameters ------===//
 #include "Elaborate/Layers.h"
+#include "Elaborate/Elaborate.h"
 
 #include <cmath>
+#include <functional>
+#include <set>
 
 namespace cnnc::eval {
 namespace {
@@ -354,6 +357,19 @@ ValueRef constructLayer(Interpreter &in, const LayerSpec &spec, CallArgs &args) 
   obj->layer->config = cfg;
   obj->layer->loc = args.callLoc;
   for (auto &p : layerParams(spec.name, cfg)) {
+    // A parameter is a tensor too: at most kMaxTensorElements elements
+    // (checked without overflow; its element count feeds the summary).
+    int64_t n = 1;
+    std::string dims;
+    bool tooBig = false;
+    for (int64_t d : p.second) {
+      dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+      tooBig |= __builtin_mul_overflow(n, d, &n) || n > kMaxTensorElements;
+    }
+    if (tooBig)
+      in.fail(args.callLoc, std::string("nn.") + spec.name + "() " + p.first +
+                                " would have shape [" + dims +
+                                "], more than 2^31 elements, cnnc's limit");
     obj->params.set(p.first, p.second);
     obj->paramOrder.push_back(p.first);
   }
@@ -476,6 +492,12 @@ void initBuiltinBase(Interpreter &in, const ValueRef &self, const std::string &b
 ValueRef layerAttribute(const ObjectData &obj, const std::string &name) {
   if (!obj.layer)
     return nullptr;
+  // A parameter the layer does not have reads as None, as in PyTorch
+  // (`if m.bias is not None:` with bias=False, BatchNorm2d(affine=False)).
+  const std::string &type = obj.layer->type;
+  if ((type == "Conv2d" || type == "Linear" || type == "BatchNorm2d") &&
+      (name == "weight" || name == "bias"))
+    return makeNone();
   if (const ValueRef *v = obj.layer->config.find(name)) {
     // PyTorch stores conv/pool sizes as tuples.
     static const char *tupleArgs[] = {"kernel_size", "stride", "padding", "dilation"};
@@ -483,9 +505,6 @@ ValueRef layerAttribute(const ObjectData &obj, const std::string &name) {
       for (const char *t : tupleArgs)
         if (name == t && (*v)->kind == ValueKind::Int)
           return makeTuple({makeInt((*v)->i), makeInt((*v)->i)});
-    if (obj.layer->type == "Linear" || obj.layer->type == "Conv2d")
-      if (name == "bias")
-        return nullptr; // `bias` is the parameter, not the flag
     return *v;
   }
   return nullptr;
@@ -524,18 +543,57 @@ ValueRef moduleMethod(Interpreter &in, const ValueRef &self, const std::string &
       }
       return self;
     });
-  if (name == "children" || name == "modules" || name == "named_children")
+  if (name == "children" || name == "named_children")
     return method([self, name](Interpreter &in, CallArgs &a) {
       std::vector<ValueRef> out;
-      if (name == "modules")
-        out.push_back(self);
+      std::set<const ObjectData *> seen;
       for (auto &kv : self->obj->modules.items()) {
-        if (kv.second->kind == ValueKind::None)
+        if (kv.second->kind == ValueKind::None || !seen.insert(kv.second->obj.get()).second)
           continue;
         out.push_back(name == "named_children"
                           ? makeTuple({makeStr(kv.first), kv.second})
                           : kv.second);
       }
+      return makeList(out);
+    });
+  // PyTorch's named_modules order: pre-order, self first, each module once.
+  // parameters()/buffers() follow it, each module's own tensors in order.
+  if (name == "modules" || name == "named_modules" || name == "parameters" ||
+      name == "named_parameters" || name == "buffers" || name == "named_buffers")
+    return method([self, name](Interpreter &in, CallArgs &a) {
+      std::string prefix;
+      for (size_t k = 0; k < a.keywords.size(); ++k)
+        if (a.keywords[k].first == "prefix" && a.keywords[k].second->kind == ValueKind::Str)
+          prefix = a.keywords[k].second->s;
+      std::vector<std::pair<std::string, ValueRef>> mods;
+      std::set<const ObjectData *> seen;
+      std::function<void(const ValueRef &, const std::string &)> walk =
+          [&](const ValueRef &m, const std::string &path) {
+            if (!seen.insert(m->obj.get()).second)
+              return;
+            mods.push_back({path, m});
+            for (auto &kv : m->obj->modules.items())
+              if (kv.second->kind == ValueKind::Object)
+                walk(kv.second, path.empty() ? kv.first : path + "." + kv.first);
+          };
+      walk(self, prefix);
+      bool named = name.rfind("named_", 0) == 0;
+      std::vector<ValueRef> out;
+      if (name == "modules" || name == "named_modules") {
+        for (auto &m : mods)
+          out.push_back(named ? makeTuple({makeStr(m.first), m.second}) : m.second);
+        return makeList(out);
+      }
+      bool buffers = name == "buffers" || name == "named_buffers";
+      for (auto &m : mods)
+        for (const auto &p : m.second->obj->paramOrder) {
+          bool isBuffer = p == "running_mean" || p == "running_var";
+          if (isBuffer != buffers)
+            continue;
+          ValueRef v = in.getAttr(m.second, p, a.callLoc);
+          out.push_back(named ? makeTuple({makeStr(m.first.empty() ? p : m.first + "." + p), v})
+                              : v);
+        }
       return makeList(out);
     });
   if (name == "eval" || name == "train" || name == "float")

@@ -7,8 +7,10 @@
 //   view:  one -1 inferred, element counts must match
 // Every check that fails is reported at the call in forward with notes that
 // show the arithmetic and where the offending layer was defined; the result
-// is then a poisoned tensor (node == nullptr) that later operations pass
-// through silently, so independent errors are reported in the same run.
+// is then a tensor without a node: when its shape is still known (a channel
+// or feature mismatch does not change the output shape) later layers keep
+// checking shapes but emit nothing; when it is unknown (poisoned) they pass
+// it through silently. Independent errors are reported in the same run.
 //
 //===----------------------------------------------------------------------===//
 #include "Elaborate/Trace.h"
@@ -31,19 +33,29 @@ std::string shapeStr(const Shape &s) {
   return out + "]";
 }
 
+/// A tensor whose shape is unknown after an error.
 ValueRef poison() { return makeTensor(nullptr, {}); }
 
-bool poisoned(const ValueRef &t) { return !t->tensor->node; }
+bool poisoned(const ValueRef &t) { return !t->tensor->node && t->tensor->shape.empty(); }
 
-/// "'features.0'" / "relu" / "the input": where a tensor came from.
-std::string producer(const ir::Node *n) {
-  if (!n)
-    return "an earlier error";
-  if (n->kind == OpKind::Input)
+/// "'features.0'" / "the reshape on line 12" / "the model input": where a
+/// tensor came from.
+std::string describeProducer(Interpreter &in, OpKind kind, const std::string &name,
+                             llvm::SMLoc loc) {
+  if (kind == OpKind::Input)
     return "the model input";
-  if (!n->name.empty())
-    return "'" + n->name + "'";
-  return std::string(ir::opName(n->kind));
+  if (!name.empty())
+    return "'" + name + "'";
+  std::string what = std::string("the ") + ir::opName(kind);
+  if (loc.isValid())
+    what += " on line " + std::to_string(in.diags.sourceMgr().getLineAndColumn(loc).first);
+  return what;
+}
+
+std::string producer(Interpreter &in, const TensorData &t) {
+  if (t.node)
+    return describeProducer(in, t.node->kind, t.node->name, t.node->loc);
+  return t.origin.empty() ? "an earlier error" : t.origin;
 }
 
 /// The display name of a layer in messages: "Conv2d 'features.0'".
@@ -54,10 +66,26 @@ std::string layerName(const std::string &type, const std::string &path) {
 ValueRef emit(Interpreter &in, OpKind kind, std::vector<ir::Node *> operands,
               Shape shape, const std::string &name, llvm::SMLoc loc,
               const ir::Attrs &attrs = {}, std::vector<ir::Param> params = {}) {
+  // After an error upstream only the shape is tracked: no node is built.
+  for (ir::Node *op : operands)
+    if (!op) {
+      ValueRef t = makeTensor(nullptr, std::move(shape));
+      t->tensor->origin = describeProducer(in, kind, name, loc);
+      return t;
+    }
   ir::Node *n = in.graph.addNode(kind, std::move(operands), shape, name, loc);
   n->attrs = attrs;
   n->params = std::move(params);
   return makeTensor(n, std::move(shape));
+}
+
+/// The result of a layer whose input did not fit: the shape is known, the
+/// node is not built.
+ValueRef unbuilt(Interpreter &in, OpKind kind, const std::string &name, llvm::SMLoc loc,
+                 Shape shape) {
+  ValueRef t = makeTensor(nullptr, std::move(shape));
+  t->tensor->origin = describeProducer(in, kind, name, loc);
+  return t;
 }
 
 /// Checks that argument i is a tensor.
@@ -152,29 +180,35 @@ bool require4D(Interpreter &in, const ValueRef &x, const std::string &what,
   if (x->tensor->shape.size() != 4) {
     in.diags.error(loc, what + " expects a 4-D input [N, C, H, W], got " +
                             shapeStr(x->tensor->shape) + " from " +
-                            producer(x->tensor->node));
+                            producer(in, *x->tensor));
     return false;
   }
   return true;
 }
 
-/// Output size of a sliding window along one dimension, or diagnostics.
+/// Output size of a sliding window along one dimension, or diagnostics: the
+/// error at the call, the arithmetic in a note at the layer's definition
+/// (defLoc; none for functional calls).
 bool windowDim(Interpreter &in, const std::string &what, const char *dimName,
-               int64_t w, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil,
-               llvm::SMLoc loc, int64_t &out) {
+               const ValueRef &x, int64_t w, int64_t k, int64_t s, int64_t p, int64_t d,
+               bool ceil, llvm::SMLoc loc, llvm::SMLoc defLoc, int64_t &out) {
   out = ir::slidingWindowOutput(w, k, s, p, d, ceil);
   if (out > 0)
     return true;
-  in.diags.error(loc, "output " + std::string(dimName) + " of " + what +
-                          " would be " + std::to_string(out) +
-                          ": the input is too small for the window");
+  in.diags.error(loc, "output " + std::string(dimName) + " of " + what + " would be " +
+                          std::to_string(out) + ": its input " + shapeStr(x->tensor->shape) +
+                          " from " + producer(in, *x->tensor) +
+                          " is too small for the window");
   std::string eff = d == 1 ? std::to_string(k)
                            : std::to_string(d) + "×(" + std::to_string(k) + " - 1) + 1";
-  in.diags.note(llvm::SMLoc(), std::string(dimName) + ": " + (ceil ? "ceil" : "floor") +
-                                   "((" + std::to_string(w) + " - " + eff + " + 2×" +
-                                   std::to_string(p) + ") / " + std::to_string(s) +
-                                   ") + 1 = " + std::to_string(out) +
-                                   "   [(W - F + 2P) / S + 1]");
+  std::string formula = std::string(dimName) + ": " + (ceil ? "ceil" : "floor") + "((" +
+                        std::to_string(w) + " - " + eff + " + 2×" + std::to_string(p) +
+                        ") / " + std::to_string(s) + ") + 1 = " + std::to_string(out) +
+                        "   [(W - F + 2P) / S + 1]";
+  if (defLoc.isValid())
+    in.diags.note(defLoc, formula);
+  else
+    in.diags.note(formula);
   return false;
 }
 
@@ -205,21 +239,21 @@ ValueRef conv2d(Interpreter &in, const ObjectData &obj, const ValueRef &x,
   if (s[1] != inC) {
     in.diags.error(loc, what + " expects " + std::to_string(inC) +
                             " input channels, got " + std::to_string(s[1]) + " from " +
-                            producer(x->tensor->node));
+                            producer(in, *x->tensor));
     in.diags.note(obj.layer->loc, "'" + obj.path + "' is defined here with in_channels=" +
                                       std::to_string(inC));
     ok = false; // keep going: the output shape does not depend on it
   }
   int64_t oh, ow;
-  bool okH = windowDim(in, what, "height", s[2], at.kernel[0], at.stride[0], at.padding[0],
-                       at.dilation[0], false, loc, oh);
-  bool okW = okH && windowDim(in, what, "width", s[3], at.kernel[1], at.stride[1],
-                              at.padding[1], at.dilation[1], false, loc, ow);
+  bool okH = windowDim(in, what, "height", x, s[2], at.kernel[0], at.stride[0],
+                       at.padding[0], at.dilation[0], false, loc, obj.layer->loc, oh);
+  bool okW = okH && windowDim(in, what, "width", x, s[3], at.kernel[1], at.stride[1],
+                              at.padding[1], at.dilation[1], false, loc, obj.layer->loc, ow);
   if (!okH || !okW)
     return poison();
   Shape out{s[0], outC, oh, ow};
   if (!ok)
-    return makeTensor(nullptr, out);
+    return unbuilt(in, OpKind::Conv2d, obj.path, loc, out);
   std::vector<ir::Param> params;
   for (const auto &name : obj.paramOrder)
     params.push_back({obj.path.empty() ? name : obj.path + "." + name, *obj.params.find(name)});
@@ -235,15 +269,15 @@ struct PoolArgs {
 
 ValueRef pool2d(Interpreter &in, OpKind kind, const std::string &what,
                 const std::string &name, const ValueRef &x, const PoolArgs &pa,
-                llvm::SMLoc loc) {
+                llvm::SMLoc loc, llvm::SMLoc defLoc = {}) {
   if (!require4D(in, x, what, loc))
     return poison();
   const Shape &s = x->tensor->shape;
   int64_t oh, ow;
-  if (!windowDim(in, what, "height", s[2], pa.k[0], pa.s[0], pa.p[0], pa.d[0], pa.ceil,
-                 loc, oh) ||
-      !windowDim(in, what, "width", s[3], pa.k[1], pa.s[1], pa.p[1], pa.d[1], pa.ceil,
-                 loc, ow))
+  if (!windowDim(in, what, "height", x, s[2], pa.k[0], pa.s[0], pa.p[0], pa.d[0], pa.ceil,
+                 loc, defLoc, oh) ||
+      !windowDim(in, what, "width", x, s[3], pa.k[1], pa.s[1], pa.p[1], pa.d[1], pa.ceil,
+                 loc, defLoc, ow))
     return poison();
   ir::Attrs at;
   for (int i = 0; i < 2; ++i) {
@@ -331,7 +365,7 @@ ValueRef reshape(Interpreter &in, const ValueRef &x, const Shape &out,
       prod *= s[i];
     }
     r->tensor->flattenNote = note + " = " + std::to_string(prod) + " features (" +
-                             shapeStr(s) + " of " + producer(x->tensor->node) +
+                             shapeStr(s) + " of " + producer(in, *x->tensor) +
                              " flattened here)";
     r->tensor->flattenLoc = loc;
   }
@@ -391,7 +425,7 @@ ValueRef view(Interpreter &in, const ValueRef &x, const std::vector<ValueRef> &d
   if (!ok) {
     in.diags.error(loc, "shape '" + spelled + "' is invalid for input of size " +
                             std::to_string(total) + " (" + shapeStr(s) + " from " +
-                            producer(x->tensor->node) + ")");
+                            producer(in, *x->tensor) + ")");
     std::string prod;
     for (size_t i = 0; i < s.size(); ++i)
       prod += (i ? " × " : "") + std::to_string(s[i]);
@@ -464,19 +498,19 @@ ValueRef linear(Interpreter &in, const ObjectData &obj, const ValueRef &x, llvm:
   const Shape &s = x->tensor->shape;
   if (s.size() != 2) {
     in.diags.error(loc, what + " expects a 2-D input [N, features], got " + shapeStr(s) +
-                            " from " + producer(x->tensor->node) +
+                            " from " + producer(in, *x->tensor) +
                             "; flatten it first, e.g. torch.flatten(x, 1)");
     return poison();
   }
   if (s[1] != inF) {
     in.diags.error(loc, what + " expects " + std::to_string(inF) +
                             " input features, got " + std::to_string(s[1]) + " from " +
-                            producer(x->tensor->node));
+                            producer(in, *x->tensor));
     if (!x->tensor->flattenNote.empty())
       in.diags.note(x->tensor->flattenLoc, x->tensor->flattenNote + " reach '" + obj.path + "'");
     in.diags.note(obj.layer->loc, "'" + obj.path + "' is defined here with in_features=" +
                                       std::to_string(inF));
-    return makeTensor(nullptr, {s[0], outF});
+    return unbuilt(in, OpKind::Linear, obj.path, loc, {s[0], outF});
   }
   ir::Attrs at;
   at.hasBias = (*cfg.find("bias"))->i != 0;
@@ -496,10 +530,10 @@ ValueRef batchNorm(Interpreter &in, const ObjectData &obj, const ValueRef &x,
   const Shape &s = x->tensor->shape;
   if (s[1] != n) {
     in.diags.error(loc, what + " expects " + std::to_string(n) + " channels, got " +
-                            std::to_string(s[1]) + " from " + producer(x->tensor->node));
+                            std::to_string(s[1]) + " from " + producer(in, *x->tensor));
     in.diags.note(obj.layer->loc, "'" + obj.path + "' is defined here with num_features=" +
                                       std::to_string(n));
-    return makeTensor(nullptr, s);
+    return unbuilt(in, OpKind::BatchNorm2d, obj.path, loc, s);
   }
   ir::Attrs at;
   const Value &eps = **cfg.find("eps");
@@ -576,9 +610,11 @@ ValueRef traceLayer(Interpreter &in, const ValueRef &module, CallArgs &args) {
   if (type == "BatchNorm2d")
     return batchNorm(in, obj, x, loc);
   if (type == "MaxPool2d")
-    return pool2d(in, OpKind::MaxPool2d, what, obj.path, x, poolArgsFromConfig(cfg, true), loc);
+    return pool2d(in, OpKind::MaxPool2d, what, obj.path, x, poolArgsFromConfig(cfg, true), loc,
+                  obj.layer->loc);
   if (type == "AvgPool2d")
-    return pool2d(in, OpKind::AvgPool2d, what, obj.path, x, poolArgsFromConfig(cfg, false), loc);
+    return pool2d(in, OpKind::AvgPool2d, what, obj.path, x, poolArgsFromConfig(cfg, false), loc,
+                  obj.layer->loc);
   if (type == "AdaptiveAvgPool2d" || type == "AdaptiveMaxPool2d")
     return adaptivePool(in, type == "AdaptiveAvgPool2d" ? OpKind::AdaptiveAvgPool2d
                                                        : OpKind::AdaptiveMaxPool2d,
@@ -637,9 +673,9 @@ ValueRef traceBinary(Interpreter &in, const std::string &op, const ValueRef &a,
         in.diags.error(loc, "the size of tensor a (" + std::to_string(da) +
                                 ") must match the size of tensor b (" + std::to_string(db) +
                                 ") at dimension " + std::to_string(i) + ": " +
-                                shapeStr(sa) + " from " + producer(a->tensor->node) +
+                                shapeStr(sa) + " from " + producer(in, *a->tensor) +
                                 " and " + shapeStr(sb) + " from " +
-                                producer(b->tensor->node));
+                                producer(in, *b->tensor));
         return poison();
       }
     }

@@ -136,6 +136,9 @@ struct TensorData {
   /// ("16 × 8 × 8 = 1024"), with the flattening call; for diagnostics.
   std::string flattenNote;
   llvm::SMLoc flattenLoc;
+  /// For a tensor without a node (after an error upstream): what would have
+  /// produced it ("'conv3'"), for later diagnostics.
+  std::string origin;
 };
 
 struct Value {

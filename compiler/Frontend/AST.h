@@ -68,6 +68,7 @@ struct Expr {
   int64_t intValue = 0;
   double floatValue = 0.0;
   bool isFString = false;
+  llvm::SMLoc opLoc; ///< BinOp: the operator token, where errors point
   std::vector<ExprPtr> children;
   std::vector<std::string> argNames; ///< Call: "" positional, name= keyword
   std::vector<std::string> ops;      ///< Compare operators

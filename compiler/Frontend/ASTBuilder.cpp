@@ -397,11 +397,18 @@ private:
   template <typename Sub, typename Fn>
   ExprPtr chain(antlr4::ParserRuleContext *c, const std::vector<Sub *> &subs,
                 const std::vector<std::string> &ops, Fn sub) {
+    // The operators are the terminal children, between the operands.
+    std::vector<antlr4::Token *> opTokens;
+    for (auto *ch : c->children)
+      if (auto *t = dynamic_cast<antlr4::tree::TerminalNode *>(ch))
+        opTokens.push_back(t->getSymbol());
     ExprPtr lhs = sub(subs[0]);
     for (size_t i = 1; i < subs.size(); ++i) {
       auto e = std::make_unique<Expr>(
           ExprKind::BinOp, SourceRange{lhs->range.begin, range(subs[i]).end});
       e->text = ops[i - 1];
+      if (i - 1 < opTokens.size())
+        e->opLoc = pos_.startOf(opTokens[i - 1]);
       e->children.push_back(std::move(lhs));
       e->children.push_back(sub(subs[i]));
       lhs = std::move(e);
@@ -475,6 +482,8 @@ private:
       return base;
     auto e = make(ExprKind::BinOp, c);
     e->text = "**";
+    if (auto *t = dynamic_cast<antlr4::tree::TerminalNode *>(c->children[1]))
+      e->opLoc = pos_.startOf(t->getSymbol());
     e->children.push_back(std::move(base));
     e->children.push_back(factor(c->factor()));
     return e;

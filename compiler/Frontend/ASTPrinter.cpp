@@ -102,12 +102,13 @@ private:
     case StmtKind::AugAssign: os_ << " " << s.text << "="; break;
     case StmtKind::FunctionDef:
     case StmtKind::ClassDef: os_ << " " << s.name; break;
-    case StmtKind::ImportFrom: os_ << " " << s.module; break;
+    case StmtKind::ImportFrom: os_ << " " << s.module << " import"; break;
     case StmtKind::Unsupported: os_ << " '" << s.text << "'"; break;
     default: break;
     }
-    for (const auto &imp : s.imports) {
-      os_ << " " << imp.name;
+    for (size_t i = 0; i < s.imports.size(); ++i) {
+      const auto &imp = s.imports[i];
+      os_ << (i ? ", " : " ") << imp.name;
       if (!imp.asName.empty())
         os_ << " as " << imp.asName;
     }

@@ -79,20 +79,19 @@ std::string describe(antlr4::Token *t) {
   }
 }
 
-/// Forwards ANTLR's syntax errors to the DiagEngine in our own words.
+/// Keeps ANTLR's first syntax error, in our own words.
 class SyntaxErrorListener : public antlr4::BaseErrorListener {
 public:
-  SyntaxErrorListener(DiagEngine &diags, const SourcePositions &pos)
-      : diags_(diags), pos_(pos) {}
+  explicit SyntaxErrorListener(const SourcePositions &pos)
+      : pos_(pos) {}
 
   void syntaxError(antlr4::Recognizer *, antlr4::Token *tok, size_t, size_t,
                    const std::string &msg, std::exception_ptr) override {
     llvm::SMLoc loc = tok ? pos_.startOf(tok) : llvm::SMLoc();
-    // ANTLR reports the first error of a statement precisely; the follow-ups
-    // of its recovery at the same token add nothing.
-    if (loc == last_)
+    // Like Python, report the first syntax error only: what ANTLR's error
+    // recovery finds after it is mostly a consequence of the first.
+    if (!firstText.empty())
       return;
-    last_ = loc;
     std::string what = tok ? describe(tok) : "input";
     std::string text = "invalid syntax: unexpected " + what;
     if (tok && tok->getType() == CnnParser::INDENT)
@@ -100,16 +99,24 @@ public:
     // "missing ':' at ..." is worth keeping: say what was expected.
     if (msg.rfind("missing ", 0) == 0) {
       size_t at = msg.find(" at ");
-      text = "invalid syntax: expected " + msg.substr(8, at - 8) +
-             " before " + what;
+      std::string expected = msg.substr(8, at - 8);
+      if (expected == "INDENT")
+        text = "expected an indented block before " + what;
+      else
+        text = "invalid syntax: expected " +
+               (expected == "NEWLINE" ? std::string("end of line") : expected) +
+               " before " + what;
     }
-    diags_.error(loc, text);
+    firstLoc = loc;
+    firstText = text;
   }
 
+  /// The first syntax error, reported by parseFile.
+  llvm::SMLoc firstLoc;
+  std::string firstText;
+
 private:
-  DiagEngine &diags_;
   const SourcePositions &pos_;
-  llvm::SMLoc last_;
 };
 
 } // namespace
@@ -127,16 +134,31 @@ std::unique_ptr<ast::File> parseFile(unsigned bufferId, DiagEngine &diags) {
   antlr4::CommonTokenStream tokens(&lexer);
   tokens.fill();
 
-  // Lexical errors: stray characters, unterminated strings, bad dedents.
+  // Lexical errors: stray characters, unterminated strings, bad dedents,
+  // brackets that do not pair up.
   unsigned before = diags.errorCount();
-  for (antlr4::Token *t : tokens.getTokens()) {
+  const auto &all = tokens.getTokens();
+  for (size_t i = 0; i < all.size(); ++i) {
+    antlr4::Token *t = all[i];
     if (t->getType() != CnnLexer::ERROR_CHAR)
       continue;
     std::string c = t->getText();
-    if (c == "'" || c == "\"")
-      diags.error(pos.startOf(t), "unterminated string literal");
-    else
-      diags.error(pos.startOf(t), "invalid character '" + c + "' in source");
+    if (c == "'" || c == "\"") {
+      // An unterminated triple-quoted string lexes as an empty string
+      // literal followed by a stray quote.
+      antlr4::Token *prev = i > 0 ? all[i - 1] : nullptr;
+      if (prev && prev->getType() == CnnLexer::STRING && prev->getText() == c + c &&
+          prev->getStopIndex() + 1 == t->getStartIndex())
+        diags.error(pos.startOf(prev), "unterminated triple-quoted string literal");
+      else
+        diags.error(pos.startOf(t), "unterminated string literal");
+      break; // the rest of the file is inside the string
+    }
+    diags.error(pos.startOf(t), "invalid character '" + c + "' in source");
+  }
+  if (diags.errorCount() == before && !lexer.unmatchedClosers.empty()) {
+    auto &u = lexer.unmatchedClosers.front();
+    diags.error(pos.at(u.first), "unmatched '" + u.second + "'");
   }
   for (auto &e : lexer.layoutErrors) {
     const char *lineStart =
@@ -148,7 +170,7 @@ std::unique_ptr<ast::File> parseFile(unsigned bufferId, DiagEngine &diags) {
 
   CnnParser parser(&tokens);
   parser.removeErrorListeners();
-  SyntaxErrorListener listener(diags, pos);
+  SyntaxErrorListener listener(pos);
   parser.addErrorListener(&listener);
   CnnParser::File_Context *tree = nullptr;
   try {
@@ -156,6 +178,18 @@ std::unique_ptr<ast::File> parseFile(unsigned bufferId, DiagEngine &diags) {
   } catch (std::exception &ex) {
     diags.error(llvm::SMLoc(), llvm::Twine("parser failure: ") + ex.what());
     return nullptr;
+  }
+  if (!listener.firstText.empty()) {
+    // A bracket left open makes the parser fail on a later line; then the
+    // bracket is the thing to fix (Python says the same).
+    auto open = lexer.unclosedBrackets();
+    auto &sm = diags.sourceMgr();
+    if (!open.empty() && listener.firstLoc.isValid() &&
+        sm.getLineAndColumn(listener.firstLoc).first >
+            sm.getLineAndColumn(pos.at(open.back().first)).first)
+      diags.error(pos.at(open.back().first), "'" + open.back().second + "' was never closed");
+    else
+      diags.error(listener.firstLoc, listener.firstText);
   }
   if (diags.errorCount() != before)
     return nullptr;

@@ -30,6 +30,16 @@ using json = nlohmann::json;
 namespace cnnc::weights {
 namespace {
 
+/// JSON text as the messages print lists: "[8, 0]", not "[8,0]".
+std::string listText(const json &v) {
+  if (!v.is_array())
+    return v.dump();
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i)
+    out += (i ? ", " : "") + listText(v[i]);
+  return out + "]";
+}
+
 constexpr uint64_t kMaxHeaderBytes = 100u * 1000 * 1000;
 
 enum class Conv { F32, F16, BF16, F64, Skip, Unsupported };
@@ -191,7 +201,7 @@ llvm::Expected<Entry> parseEntry(llvm::StringRef file, const std::string &name,
     en = asCount(off[1]);
   }
   if (!b || !en)
-    return err("data_offsets " + off.dump() +
+    return err("data_offsets " + listText(off) +
                " is not a list of two non-negative integers");
   e.begin = *b;
   e.end = *en;

@@ -41,10 +41,12 @@ def setup_torch(threads=1):
 
 # ---------------------------------------------------------------- discovery
 
-def collect_models(paths, recursive=False):
+def collect_models(paths, recursive=False, exclude=()):
     """Expands files and directories into a sorted, de-duplicated list of
     .cnn files. Directories contribute their *.cnn files (and those of
-    subdirectories with recursive=True)."""
+    subdirectories with recursive=True). Files whose path ends with one of
+    `exclude` (e.g. "ext/softmax.cnn") are left out; an exclude pattern that
+    matches nothing is an error, so a stale one cannot linger."""
     out = []
     for p in paths:
         if os.path.isdir(p):
@@ -64,11 +66,20 @@ def collect_models(paths, recursive=False):
             raise CnnError("no such file or directory: %s" % p)
     seen = set()
     res = []
+    used = set()
     for p in out:
         k = os.path.realpath(p)
+        hit = [x for x in exclude
+               if k == os.path.realpath(x) or k.endswith(os.sep + x)]
+        if hit:
+            used.update(hit)
+            continue
         if k not in seen:
             seen.add(k)
             res.append(p)
+    unused = [x for x in exclude if x not in used]
+    if unused:
+        raise CnnError("--exclude %s matches no model" % unused[0])
     return res
 
 
@@ -86,6 +97,9 @@ def add_common_args(p):
                         "itself (weights/input/output files round-trip)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="print cnnc command lines")
+    p.add_argument("--exclude", action="append", default=[], metavar="PATH",
+                   help="leave out models whose path ends with PATH "
+                        "(repeatable; e.g. a known gap)")
 
 
 def fix_argv(argv):

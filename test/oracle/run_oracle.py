@@ -72,7 +72,7 @@ def main():
         raise CnnError("--batch must be >= 1")
     ol.check_cnnc(a)
     ol.setup_torch(1)
-    models = ol.collect_models(a.models, a.recursive)
+    models = ol.collect_models(a.models, a.recursive, a.exclude)
     if not models:
         raise CnnError("no .cnn files found")
 

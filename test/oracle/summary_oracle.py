@@ -93,7 +93,7 @@ def main():
     a = p.parse_args(ol.fix_argv(sys.argv[1:]))
     ol.check_cnnc(a)
     ol.setup_torch(1)
-    models = ol.collect_models(a.models, a.recursive)
+    models = ol.collect_models(a.models, a.recursive, a.exclude)
     if not models:
         raise CnnError("no .cnn files found")
 

@@ -1,0 +1,396 @@
+//===- ConvDirect.cpp - register-blocked direct convolution ----------------===//
+//
+// Activations stay NCHW at kernel boundaries. The kernel
+//  1. copies the input into scratch with the zero padding made explicit and
+//     each padded row split into SW phases (phase p holds columns p, p+SW,
+//     ...), so every tap of every output vector is one contiguous,
+//     branch-free vector load, whatever the stride, dilation or padding;
+//  2. packs the weights at compile time as, per group and per block of RK
+//     output channels, [C/G][KH][KW][RK] (a constant global);
+//  3. runs register tiles (ConvPlan.h) over (image, group, channel block,
+//     row block) work items through the runtime's thread pool. A tile keeps
+//     RK x RH x RV accumulator vectors of VL output columns; its inner loop
+//     over input channels runs the KH x KW taps unrolled, each tap doing
+//     RH*RV input-vector loads, RK weight broadcasts and RK*RH*RV FMAs.
+//     Bias and a fused activation are applied in registers; the last,
+//     partial vector of a row is stored with a constant mask.
+// A 1x1, stride-1, unpadded convolution is treated as one long row (H*W
+// columns) so no lanes are wasted at row ends.
+//
+//===----------------------------------------------------------------------===//
+#include "CodeGen/Lowering.h"
+
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/Intrinsics.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+using namespace llvm;
+
+namespace cnnc::codegen {
+
+namespace {
+
+bool convGeom(const ir::Node &n, ConvGeom &g) {
+  const ir::Shape &xs = n.operands[0]->shape, &ys = n.shape;
+  if (xs.size() != 4 || ys.size() != 4)
+    return false;
+  const ir::Attrs &a = n.attrs;
+  g = ConvGeom{xs[0],        xs[1],        xs[2],        xs[3],
+               ys[1],        ys[2],        ys[3],        a.groups,
+               0,            0,            a.kernel[0],  a.kernel[1],
+               a.stride[0],  a.stride[1],  a.padding[0], a.padding[1],
+               a.dilation[0], a.dilation[1]};
+  if (g.G <= 0 || g.C % g.G || g.K % g.G || g.SH <= 0 || g.SW <= 0 ||
+      g.DH <= 0 || g.DW <= 0 || g.OH <= 0 || g.OW <= 0 || g.N <= 0)
+    return false;
+  g.Cg = g.C / g.G;
+  g.Kg = g.K / g.G;
+  // Pointwise: one long row.
+  if (g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 &&
+      g.PW == 0 && g.OH == g.H && g.OW == g.W) {
+    g.W = g.OW = g.H * g.W;
+    g.H = g.OH = 1;
+  }
+  return true;
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+} // namespace
+
+int64_t kernelScratchBytes(const ir::Node &n) {
+  if (n.kind != ir::OpKind::Conv2d)
+    return 0;
+  ConvGeom g;
+  if (!convGeom(n, g))
+    return 0;
+  // The widest vector gives the largest layout (see convInputLayout).
+  int64_t bytes = convInputLayout(g, 16).floats() * 4;
+  return (bytes + 63) / 64 * 64;
+}
+
+Error lowerConv2dDirect(Kernel &k) {
+  const ir::Node &n = k.node;
+  ConvGeom g;
+  if (!convGeom(n, g))
+    return k.error("unsupported convolution geometry");
+  if (!k.scratch)
+    return k.error("internal error: direct convolution without scratch");
+  const unsigned VL = k.vec.width;
+  ConvTile tile = chooseConvTile(g, k.vec);
+  ConvInputLayout L = convInputLayout(g, VL);
+  const int64_t RK = tile.RK, RH = tile.RH, RV = tile.RV;
+  const int64_t Cb = tile.Cb, CB = g.Cg / tile.Cb;
+  if (getenv("CNNC_CONV_DEBUG"))
+    errs() << "conv " << n.name << ": VL " << VL << " RK " << RK << " RH "
+           << RH << " RV " << RV << " Cb " << Cb << " NV " << L.NV << " est "
+           << tile.cost << " cycles, "
+           << (tile.rowsOuter ? "rows" : "channel blocks") << " outer\n";
+
+  // --- weights, packed --------------------------------------------------
+  auto wtOr = k.tensor("weight");
+  if (!wtOr)
+    return wtOr.takeError();
+  if (!*wtOr)
+    return k.error("missing weight param");
+  const std::vector<float> &wsrc = (*wtOr)->data;
+  const int64_t taps = g.KH * g.KW;
+  if ((int64_t)wsrc.size() != g.K * g.Cg * taps)
+    return k.error("weight has the wrong size");
+  std::vector<float> packed(wsrc.size());
+  for (int64_t gi = 0; gi < g.G; ++gi)
+    for (int64_t k0 = 0; k0 < g.Kg; k0 += RK) {
+      int64_t rk = std::min(RK, g.Kg - k0);
+      int64_t base = (gi * g.Kg + k0) * g.Cg * taps;
+      for (int64_t kk = 0; kk < rk; ++kk)
+        for (int64_t c = 0; c < g.Cg; ++c)
+          for (int64_t t = 0; t < taps; ++t)
+            packed[base + (c * taps + t) * rk + kk] =
+                wsrc[((gi * g.Kg + k0 + kk) * g.Cg + c) * taps + t];
+    }
+  const ir::Param *wp = n.param("weight");
+  Value *wPacked = k.constant("convpack." + wp->key, packed);
+  auto bOr = k.param("bias");
+  if (!bOr)
+    return bOr.takeError();
+  Value *biasG = *bOr;
+
+  IRBuilder<> &b = k.b;
+  LLVMContext &ctx = b.getContext();
+  Type *f32 = b.getFloatTy();
+  auto *vecTy = FixedVectorType::get(f32, VL);
+  auto gep = [&](Value *base, Value *idx) {
+    return b.CreateInBoundsGEP(f32, base, idx);
+  };
+  auto i64 = [&](int64_t v) { return b.getInt64(v); };
+  auto addc = [&](Value *a, int64_t c) { return k.add(a, c); };
+  auto mulc = [&](Value *a, int64_t c) { return k.mul(a, c); };
+
+  // --- 1. padded, phase-split input copy (parallel over planes) ----------
+  {
+    int64_t planes = g.N * g.C;
+    double cycles = double(planes) * L.plane * 0.5;
+    emitParallelFor(
+        k, planes, {k.in[0], k.scratch}, cycles,
+        [&](ArrayRef<Value *> caps, Value *p) {
+          Value *src = gep(caps[0], mulc(p, g.H * g.W));
+          Value *dst = gep(caps[1], mulc(p, L.plane));
+          auto zero = [&](Value *base, int64_t from, int64_t to) {
+            if (from < to)
+              b.CreateMemSet(gep(base, i64(from)), b.getInt8(0),
+                             (to - from) * 4, MaybeAlign(4));
+          };
+          int64_t rowLo = std::min(g.PH, L.Hp);
+          int64_t rowHi = std::min(g.PH + g.H, L.Hp);
+          zero(dst, 0, rowLo * L.rowPitch);
+          zero(dst, rowHi * L.rowPitch, L.Hp * L.rowPitch);
+          forLoop(b, rowLo, rowHi, [&](Value *ih) {
+            Value *srow = gep(src, mulc(addc(ih, -g.PH), g.W));
+            Value *drow = gep(dst, mulc(ih, L.rowPitch));
+            for (int64_t ph = 0; ph < g.SW; ++ph) {
+              // Column q of phase ph is input column q*SW + ph - PW.
+              int64_t qlo = std::max<int64_t>(0, ceilDiv(g.PW - ph, g.SW));
+              int64_t qhi = ceilDiv(g.W + g.PW - ph, g.SW);
+              qlo = std::min(qlo, L.phasePitch);
+              qhi = std::max(qlo, std::min(qhi, L.phasePitch));
+              Value *dph = gep(drow, i64(ph * L.phasePitch));
+              zero(dph, 0, qlo);
+              zero(dph, qhi, L.phasePitch);
+              if (g.SW == 1) {
+                if (qhi > qlo)
+                  b.CreateMemCpy(gep(dph, i64(qlo)), MaybeAlign(4),
+                                 gep(srow, i64(qlo - g.PW)), MaybeAlign(4),
+                                 (qhi - qlo) * 4);
+              } else {
+                forLoop(b, qlo, qhi, [&](Value *q) {
+                  Value *v = k.load(srow, addc(mulc(q, g.SW), ph - g.PW));
+                  k.store(v, dph, q);
+                });
+              }
+            }
+          });
+        });
+  }
+
+  // --- 2. the tiles ---------------------------------------------------------
+  const int64_t KB = ceilDiv(g.Kg, RK), RB = ceilDiv(g.OH, RH);
+  const int64_t NV = L.NV;
+  const int64_t items = g.N * g.G * KB * RB;
+  Function *fmuladd =
+      Intrinsic::getDeclaration(&k.m, Intrinsic::fmuladd, {vecTy});
+
+  // One tile: channels [k0, k0+rk), rows [oh0, oh0+rh), column vectors
+  // [v0, v0+rv) (v0 runtime; `last` marks the group holding vector NV-1).
+  auto emitTile = [&](ArrayRef<Value *> caps, Value *nIdx, Value *gIdx,
+                      Value *k0, int64_t rk, Value *oh0, int64_t rh,
+                      Value *v0, int64_t rv, bool last) {
+    Value *xs = caps[0], *out = caps[1];
+    int64_t rw = rh * rv;
+    Value *kAbs = k.add(mulc(gIdx, g.Kg), k0); // first output channel
+    Value *yImg = gep(out, mulc(k.add(mulc(nIdx, g.K), kAbs), g.OH * g.OW));
+    // Input-channel block [cb*Cb, cb*Cb+Cb) when the channels are split.
+    Value *cb = CB > 1 ? b.CreatePtrToInt(caps[2], b.getInt64Ty()) : nullptr;
+    Value *isFirst = cb ? b.CreateICmpEQ(cb, i64(0)) : nullptr;
+    Value *isLast = cb ? b.CreateICmpEQ(cb, i64(CB - 1)) : nullptr;
+    auto outPtr = [&](int64_t kk, int64_t j) {
+      int64_t rr = j / rv, vv = j % rv;
+      Value *idx = k.add(mulc(k.add(oh0, i64(rr)), g.OW),
+                         mulc(k.add(v0, i64(vv)), VL));
+      return gep(yImg, k.add(idx, i64(kk * g.OH * g.OW)));
+    };
+    auto storeMask = [&](int64_t j) -> Constant * {
+      int64_t vv = j % rv;
+      int64_t valid = VL;
+      if (last && vv == rv - 1)
+        valid = g.OW - (NV - 1) * VL;
+      if (valid == (int64_t)VL)
+        return nullptr;
+      std::vector<Constant *> m;
+      for (unsigned l = 0; l < VL; ++l)
+        m.push_back(ConstantInt::getBool(ctx, (int64_t)l < valid));
+      return ConstantVector::get(m);
+    };
+    // Accumulator init: bias or zero; the partial sums of earlier channel
+    // blocks when the channels are split.
+    std::vector<Value *> init;
+    for (int64_t kk = 0; kk < rk; ++kk) {
+      Value *bv = ConstantFP::get(vecTy, 0.0);
+      if (biasG) {
+        Value *s = b.CreateAlignedLoad(f32, gep(biasG, addc(kAbs, kk)),
+                                       Align(4));
+        bv = b.CreateVectorSplat(VL, s);
+      }
+      for (int64_t j = 0; j < rw; ++j) {
+        Value *v = bv;
+        if (cb) {
+          Value *p = outPtr(kk, j);
+          Value *prev;
+          if (Constant *m = storeMask(j))
+            prev = b.CreateMaskedLoad(vecTy, p, Align(4), m,
+                                      ConstantFP::get(vecTy, 0.0));
+          else
+            prev = b.CreateAlignedLoad(vecTy, p, Align(4));
+          v = b.CreateSelect(isFirst, bv, prev);
+        }
+        init.push_back(v);
+      }
+    }
+    Value *cOff = cb ? mulc(cb, Cb) : i64(0);
+    Value *xImg = gep(xs, mulc(k.add(k.add(mulc(nIdx, g.C), mulc(gIdx, g.Cg)),
+                                     cOff),
+                               L.plane));
+    Value *xTile = gep(xImg, k.add(mulc(mulc(oh0, g.SH), L.rowPitch),
+                                   mulc(v0, VL)));
+    Value *wBlk = gep(wPacked, k.add(mulc(kAbs, g.Cg * taps),
+                                     mulc(cOff, taps * rk)));
+    std::vector<Value *> acc = forLoopMulti(
+        b, i64(0), i64(Cb), init,
+        [&](Value *c, ArrayRef<Value *> a) {
+          std::vector<Value *> r(a.begin(), a.end());
+          Value *xc = gep(xTile, mulc(c, L.plane));
+          Value *wc = gep(wBlk, mulc(c, taps * rk));
+          for (int64_t kh = 0; kh < g.KH; ++kh)
+            for (int64_t kw = 0; kw < g.KW; ++kw) {
+              int64_t t = kh * g.KW + kw;
+              int64_t colOff = ((kw * g.DW) % g.SW) * L.phasePitch +
+                               (kw * g.DW) / g.SW;
+              auto xload = [&](int64_t j) {
+                int64_t rr = j / rv, vv = j % rv;
+                int64_t off = (rr * g.SH + kh * g.DH) * L.rowPitch + colOff +
+                              vv * VL;
+                return b.CreateAlignedLoad(vecTy, gep(xc, i64(off)), Align(4));
+              };
+              auto wload = [&](int64_t kk) {
+                Value *s = b.CreateAlignedLoad(f32, gep(wc, i64(t * rk + kk)),
+                                               Align(4));
+                return b.CreateVectorSplat(VL, s);
+              };
+              if (rk <= rw) {
+                std::vector<Value *> wv;
+                for (int64_t kk = 0; kk < rk; ++kk)
+                  wv.push_back(wload(kk));
+                for (int64_t j = 0; j < rw; ++j) {
+                  Value *xv = xload(j);
+                  for (int64_t kk = 0; kk < rk; ++kk)
+                    r[kk * rw + j] =
+                        b.CreateCall(fmuladd, {xv, wv[kk], r[kk * rw + j]});
+                }
+              } else {
+                std::vector<Value *> xv;
+                for (int64_t j = 0; j < rw; ++j)
+                  xv.push_back(xload(j));
+                for (int64_t kk = 0; kk < rk; ++kk) {
+                  Value *wv = wload(kk);
+                  for (int64_t j = 0; j < rw; ++j)
+                    r[kk * rw + j] =
+                        b.CreateCall(fmuladd, {xv[j], wv, r[kk * rw + j]});
+                }
+              }
+            }
+          return r;
+        },
+        /*knownNonEmpty=*/true);
+    // Epilogue: activation (after the last channel block), store (masked
+    // for the row's partial vector).
+    for (int64_t kk = 0; kk < rk; ++kk)
+      for (int64_t j = 0; j < rw; ++j) {
+        Value *v = acc[kk * rw + j];
+        if (k.fusedAct) {
+          Value *a = applyFusedActivation(b, *k.fusedAct, v);
+          v = isLast ? b.CreateSelect(isLast, a, v) : a;
+        }
+        Value *p = outPtr(kk, j);
+        if (Constant *m = storeMask(j))
+          b.CreateMaskedStore(v, p, Align(4), m);
+        else
+          b.CreateAlignedStore(v, p, Align(4));
+      }
+  };
+
+  // A row block: every column group, the last one static.
+  auto emitRowBlock = [&](ArrayRef<Value *> caps, Value *nIdx, Value *gIdx,
+                          Value *k0, int64_t rk, Value *oh0, int64_t rh) {
+    int64_t vFull = NV / RV, vRem = NV % RV;
+    int64_t loopGroups = vRem ? vFull : vFull - 1;
+    if (loopGroups > 0)
+      forLoop(b, 0, loopGroups, [&](Value *gi) {
+        emitTile(caps, nIdx, gIdx, k0, rk, oh0, rh, mulc(gi, RV), RV, false);
+      });
+    int64_t lastRv = vRem ? vRem : RV;
+    emitTile(caps, nIdx, gIdx, k0, rk, oh0, rh, i64(NV - lastRv), lastRv,
+             true);
+  };
+
+  double cycles = tile.cost;
+  bool rowsOuter = tile.rowsOuter;
+  if (const char *o = getenv("CNNC_CONV_ORDER")) // experiments: 0 / 1
+    rowsOuter = *o == '1';
+  auto runItems = [&](ArrayRef<Value *> captures) {
+  emitParallelFor(
+      k, items, captures, cycles / CB,
+      [&](ArrayRef<Value *> caps, Value *item) {
+        Value *rb, *kb, *t;
+        if (rowsOuter) {
+          kb = b.CreateURem(item, i64(KB));
+          t = b.CreateUDiv(item, i64(KB));
+          rb = b.CreateURem(t, i64(RB));
+          t = b.CreateUDiv(t, i64(RB));
+        } else {
+          rb = b.CreateURem(item, i64(RB));
+          t = b.CreateUDiv(item, i64(RB));
+          kb = b.CreateURem(t, i64(KB));
+          t = b.CreateUDiv(t, i64(KB));
+        }
+        Value *gIdx = b.CreateURem(t, i64(g.G));
+        Value *nIdx = b.CreateUDiv(t, i64(g.G));
+        Value *k0 = mulc(kb, RK);
+        Value *oh0 = mulc(rb, RH);
+        int64_t kRem = g.Kg % RK, hRem = g.OH % RH;
+        Function *f = b.GetInsertBlock()->getParent();
+        BasicBlock *done = BasicBlock::Create(ctx, "tile.done", f);
+        // Variant dispatch on (last channel block?, last row block?).
+        auto variant = [&](int64_t rk, int64_t rh) {
+          emitRowBlock(caps, nIdx, gIdx, k0, rk, oh0, rh);
+          b.CreateBr(done);
+        };
+        auto splitRows = [&](int64_t rk) {
+          if (!hRem) {
+            variant(rk, RH);
+            return;
+          }
+          BasicBlock *full = BasicBlock::Create(ctx, "rows.full", f);
+          BasicBlock *rem = BasicBlock::Create(ctx, "rows.rem", f);
+          b.CreateCondBr(b.CreateICmpULT(rb, i64(RB - 1)), full, rem);
+          b.SetInsertPoint(full);
+          variant(rk, RH);
+          b.SetInsertPoint(rem);
+          variant(rk, hRem);
+        };
+        if (!kRem) {
+          splitRows(RK);
+        } else {
+          BasicBlock *full = BasicBlock::Create(ctx, "chans.full", f);
+          BasicBlock *rem = BasicBlock::Create(ctx, "chans.rem", f);
+          b.CreateCondBr(b.CreateICmpULT(kb, i64(KB - 1)), full, rem);
+          b.SetInsertPoint(full);
+          splitRows(RK);
+          b.SetInsertPoint(rem);
+          splitRows(kRem);
+        }
+        b.SetInsertPoint(done);
+      });
+  };
+  if (CB == 1)
+    runItems({k.scratch, k.out});
+  else // channel blocks in order, each over the whole pool
+    forLoop(b, 0, CB, [&](Value *cbi) {
+      runItems({k.scratch, k.out, b.CreateIntToPtr(cbi, b.getPtrTy())});
+    });
+  return Error::success();
+}
+
+} // namespace cnnc::codegen

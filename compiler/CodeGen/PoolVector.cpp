@@ -1,0 +1,136 @@
+//===- PoolVector.cpp - max pooling vectorised over output columns ---------===//
+//
+// Planes (n, c) run on the thread pool. Within a plane, the rows and columns
+// whose whole window lies inside the input (a static range) are computed VL
+// output columns at a time: the window's rows are loaded as contiguous spans
+// and max-reduced, then one constant stride-SW shuffle per kernel column
+// picks each tap's VL values. Outputs whose
+// window touches the padding or the ceil-mode overhang use the scalar
+// formula (taps outside the input are skipped). NaN propagates like
+// PyTorch's kernel: a NaN tap wins.
+//
+//===----------------------------------------------------------------------===//
+#include "CodeGen/Lowering.h"
+
+#include "llvm/IR/Constants.h"
+
+#include <algorithm>
+#include <limits>
+
+using namespace llvm;
+
+namespace cnnc::codegen {
+
+namespace {
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+} // namespace
+
+Error lowerMaxPool2dVector(Kernel &k) {
+  const ir::Shape &xs = k.node.operands[0]->shape, &ys = k.node.shape;
+  if (xs.size() != 4 || ys.size() != 4 || xs[0] != ys[0] || xs[1] != ys[1])
+    return k.error("expected 4-d input and output with equal N, C");
+  const int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3], OH = ys[2],
+                OW = ys[3];
+  const ir::Attrs &a = k.node.attrs;
+  const int64_t KH = a.kernel[0], KW = a.kernel[1], SH = a.stride[0],
+                SW = a.stride[1], PH = a.padding[0], PW = a.padding[1],
+                DH = a.dilation[0], DW = a.dilation[1];
+  if (SH <= 0 || SW <= 0 || DH <= 0 || DW <= 0 || KH <= 0 || KW <= 0)
+    return k.error("bad pooling attributes");
+  const int64_t VL = k.vec.width;
+
+  IRBuilder<> &b = k.b;
+  Type *f32 = b.getFloatTy();
+  auto *vecTy = FixedVectorType::get(f32, VL);
+  const double inf = std::numeric_limits<double>::infinity();
+  auto gep = [&](Value *base, Value *idx) {
+    return b.CreateInBoundsGEP(f32, base, idx);
+  };
+  auto maxNaN = [&](Value *acc, Value *v) {
+    Value *take = b.CreateOr(b.CreateFCmpOGT(v, acc), b.CreateFCmpUNO(v, v));
+    return b.CreateSelect(take, v, acc);
+  };
+
+  // Interior: oh*SH - PH >= 0 and oh*SH - PH + (KH-1)*DH <= H-1.
+  int64_t ohLo = std::min(OH, ceilDiv(PH, SH));
+  int64_t ohHi = (H - 1 + PH - (KH - 1) * DH) >= 0
+                     ? std::min(OH, (H - 1 + PH - (KH - 1) * DH) / SH + 1)
+                     : 0;
+  ohHi = std::max(ohHi, ohLo);
+  // Vector columns: a vector starting at ow0 reads columns
+  // [ow0*SW - PW + kw*DW, ... + VL*SW) for every kw.
+  int64_t owLo = std::min(OW, ceilDiv(PW, SW));
+  int64_t lastStart = W - VL * SW + PW - (KW - 1) * DW; // max ow0*SW
+  int64_t nVec = 0;
+  if (lastStart >= 0 && lastStart / SW >= owLo)
+    nVec = std::min((lastStart / SW - owLo) + 1, OW - owLo) / VL;
+  nVec = std::max<int64_t>(nVec, 0);
+  int64_t owVecHi = owLo + nVec * VL;
+
+  // One output element, scalar, taps outside the input skipped.
+  auto scalarAt = [&](Value *xp, Value *yp, Value *oh, Value *ow) {
+    Value *ih0 = k.add(k.mul(oh, SH), -PH), *iw0 = k.add(k.mul(ow, SW), -PW);
+    Value *acc = k.f(-inf);
+    for (int64_t kh = 0; kh < KH; ++kh)
+      for (int64_t kw = 0; kw < KW; ++kw) {
+        Value *ih = k.add(ih0, kh * DH), *iw = k.add(iw0, kw * DW);
+        Value *ok = b.CreateAnd(b.CreateICmpULT(ih, k.i64(H)),
+                                b.CreateICmpULT(iw, k.i64(W)));
+        Value *idx = b.CreateSelect(ok, k.add(k.mul(ih, W), iw), k.i64(0));
+        Value *v = b.CreateSelect(ok, k.load(xp, idx), k.f(-inf));
+        acc = maxNaN(acc, v);
+      }
+    k.store(acc, yp, k.add(k.mul(oh, OW), ow));
+  };
+  auto scalarRange = [&](Value *xp, Value *yp, Value *oh, int64_t from,
+                         int64_t to) {
+    forLoop(b, from, to, [&](Value *ow) { scalarAt(xp, yp, oh, ow); });
+  };
+
+  // Floats a vector of VL outputs reads from one input row.
+  auto *spanTy = FixedVectorType::get(f32, (VL - 1) * SW + (KW - 1) * DW + 1);
+
+  double cycles = double(N * C) * OH * OW * KH * KW / VL * 2;
+  emitParallelFor(
+      k, N * C, {k.in[0], k.out}, cycles,
+      [&](ArrayRef<Value *> caps, Value *p) {
+        Value *xp = gep(caps[0], k.mul(p, H * W));
+        Value *yp = gep(caps[1], k.mul(p, OH * OW));
+        auto borderRows = [&](int64_t from, int64_t to) {
+          forLoop(b, from, to,
+                  [&](Value *oh) { scalarRange(xp, yp, oh, 0, OW); });
+        };
+        borderRows(0, ohLo);
+        forLoop(b, ohLo, ohHi, [&](Value *oh) {
+          scalarRange(xp, yp, oh, 0, owLo);
+          Value *row0 = k.mul(k.add(k.mul(oh, SH), -PH), W);
+          forLoop(b, 0, nVec, [&](Value *vi) {
+            Value *ow0 = k.add(k.mul(vi, VL), owLo);
+            Value *col0 = k.add(k.mul(ow0, SW), -PW);
+            // Max over the window's rows on the whole span first, then one
+            // stride-SW shuffle per kw.
+            Value *rows = nullptr;
+            for (int64_t kh = 0; kh < KH; ++kh) {
+              Value *ptr = gep(xp, k.add(k.add(row0, col0), kh * DH * W));
+              Value *v = b.CreateAlignedLoad(spanTy, ptr, Align(4));
+              rows = rows ? maxNaN(rows, v) : v;
+            }
+            Value *acc = nullptr;
+            for (int64_t kw = 0; kw < KW; ++kw) {
+              std::vector<int> m;
+              for (int64_t l = 0; l < VL; ++l)
+                m.push_back(int(l * SW + kw * DW));
+              Value *v = b.CreateShuffleVector(rows, m);
+              acc = acc ? maxNaN(acc, v) : v;
+            }
+            b.CreateAlignedStore(
+                acc, gep(yp, k.add(k.mul(oh, OW), ow0)), Align(4));
+          });
+          scalarRange(xp, yp, oh, owVecHi, OW);
+        });
+        borderRows(ohHi, OH);
+      });
+  return Error::success();
+}
+
+} // namespace cnnc::codegen
