@@ -11,6 +11,7 @@
 #include "Elaborate/Interpreter.h"
 
 #include "Elaborate/Layers.h"
+#include "Frontend/Parser.h"
 #include "Elaborate/Trace.h"
 
 #include <algorithm>
@@ -455,9 +456,9 @@ ValueRef Interpreter::evalListComp(const Expr &e,
 
 ValueRef Interpreter::evalFString(const Expr &e,
                                   const std::shared_ptr<Scope> &scope) {
-  // Supports {name}, {name.attr}, {a[i]}: the text inside braces is looked
-  // up as a dotted name with optional integer subscripts; format specs after
-  // ':' support 'd' only.
+  // Each {expression[:spec]} is parsed with the real parser (as its own small
+  // source buffer named after the f-string's location) and evaluated in the
+  // current scope. Format specs: none, 'd', or '0Nd'.
   std::string out;
   const std::string &t = e.text;
   for (size_t i = 0; i < t.size(); ++i) {
@@ -475,56 +476,74 @@ ValueRef Interpreter::evalFString(const Expr &e,
       out += t[i];
       continue;
     }
-    size_t close = t.find('}', i);
-    if (close == std::string::npos)
+    // Find the matching '}' (brackets inside the expression may nest).
+    size_t close = i + 1;
+    int depth = 0;
+    for (; close < t.size(); ++close) {
+      char c = t[close];
+      if (c == '(' || c == '[' || c == '{')
+        ++depth;
+      else if ((c == ')' || c == ']') && depth > 0)
+        --depth;
+      else if (c == '}' && depth-- == 0)
+        break;
+    }
+    if (close >= t.size())
       fail(e.loc(), "f-string: expecting '}'");
-    std::string inner = t.substr(i + 1, close - i - 1);
-    size_t colon = inner.find(':');
-    if (colon != std::string::npos)
-      inner = inner.substr(0, colon);
-    ValueRef v;
-    size_t p = 0;
-    auto readName = [&]() {
-      size_t st = p;
-      while (p < inner.size() && (isalnum((unsigned char)inner[p]) || inner[p] == '_'))
-        ++p;
-      return inner.substr(st, p - st);
-    };
-    while (p < inner.size() && inner[p] == ' ')
-      ++p;
-    std::string name = readName();
-    if (name.empty())
-      fail(e.loc(), "f-string expression '" + inner +
-                        "' is not supported (use a name, attribute or index)");
-    Expr fake(ExprKind::Name, e.range);
-    v = lookup(name, scope, fake);
-    while (p < inner.size()) {
-      if (inner[p] == '.') {
-        ++p;
-        v = getAttr(v, readName(), e.loc());
-      } else if (inner[p] == '[') {
-        size_t end = inner.find(']', p);
-        if (end == std::string::npos)
-          fail(e.loc(), "f-string: bad subscript");
-        int64_t idx = std::stoll(inner.substr(p + 1, end - p - 1));
-        auto items = iterate(v, e.loc());
-        if (idx < 0)
-          idx += items.size();
-        if (idx < 0 || idx >= (int64_t)items.size())
-          fail(e.loc(), "index out of range in f-string");
-        v = items[idx];
-        p = end + 1;
-      } else if (inner[p] == ' ') {
-        ++p;
-      } else {
-        fail(e.loc(), "f-string expression '" + inner +
-                          "' is not supported (use a name, attribute or index)");
+    std::string inner = t.substr(i + 1, close - i - 1), spec;
+    depth = 0;
+    for (size_t k = 0; k < inner.size(); ++k) {
+      char c = inner[k];
+      if (c == '(' || c == '[' || c == '{')
+        ++depth;
+      else if (c == ')' || c == ']' || c == '}')
+        --depth;
+      else if (c == ':' && depth == 0) {
+        spec = inner.substr(k + 1);
+        inner = inner.substr(0, k);
+        break;
       }
     }
-    out += str(*v);
+    if (!inner.empty() && inner.back() == '=')
+      fail(e.loc(), "f-string '=' specifier is not supported in .cnn files");
+    if (llvm::StringRef(inner).trim().empty())
+      fail(e.loc(), "f-string: empty expression not allowed");
+    ValueRef v = evalSnippet(inner, e.loc(), scope);
+    if (spec.empty()) {
+      out += str(*v);
+    } else {
+      llvm::StringRef sp(spec);
+      bool zero = sp.consume_front("0");
+      unsigned width = 0;
+      bool isD = sp.consume_back("d");
+      if (!isD || (!sp.empty() && sp.getAsInteger(10, width)) ||
+          (v->kind != ValueKind::Int && v->kind != ValueKind::Bool))
+        fail(e.loc(), "f-string format spec ':" + spec +
+                          "' is not supported (use none, 'd' or '0Nd' with an int)");
+      std::string digits = std::to_string(v->i);
+      while (digits.size() < width)
+        digits.insert(digits.begin(), zero ? '0' : ' ');
+      out += digits;
+    }
     i = close;
   }
   return makeStr(out);
+}
+
+ValueRef Interpreter::evalSnippet(const std::string &text, llvm::SMLoc at,
+                                  const std::shared_ptr<Scope> &scope) {
+  llvm::SourceMgr &sm = diags.sourceMgr();
+  auto lc = sm.getLineAndColumn(at);
+  std::string name = "<f-string at line " + std::to_string(lc.first) + ">";
+  unsigned id = sm.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy("(" + text + ")\n", name), at);
+  DiagEngine quiet(sm, llvm::nulls()); // our own message below says it all
+  std::unique_ptr<File> file = parseFile(id, quiet);
+  if (!file || quiet.hasErrors() || file->body.size() != 1 ||
+      file->body[0]->kind != StmtKind::Expr)
+    fail(at, "f-string expression '" + text + "' is not a valid expression");
+  snippets_.push_back(std::move(file));
+  return eval(*snippets_.back()->body[0]->value, scope);
 }
 
 static int64_t checkedInt(Interpreter &in, bool overflow, int64_t v,

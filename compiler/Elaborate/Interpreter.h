@@ -101,6 +101,10 @@ private:
   ValueRef evalCompare(const ast::Expr &e, const std::shared_ptr<Scope> &scope);
   ValueRef evalListComp(const ast::Expr &e, const std::shared_ptr<Scope> &scope);
   ValueRef evalFString(const ast::Expr &e, const std::shared_ptr<Scope> &scope);
+  /// Parses and evaluates a Python expression given as text (f-strings).
+  ValueRef evalSnippet(const std::string &text, llvm::SMLoc at,
+                       const std::shared_ptr<Scope> &scope);
+  std::vector<std::unique_ptr<ast::File>> snippets_; ///< keeps their ASTs alive
   ValueRef callFunction(const ValueRef &fn, const ValueRef &self, CallArgs &args);
   ValueRef defineClass(const ast::Stmt &s, const std::shared_ptr<Scope> &scope);
   void import(const ast::Stmt &s, const std::shared_ptr<Scope> &scope);
