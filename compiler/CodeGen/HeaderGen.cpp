@@ -17,12 +17,7 @@ std::string macroPrefix(const std::string &entry) {
   return s;
 }
 
-std::string shapeList(const ir::Shape &s) {
-  std::string r = "{";
-  for (size_t i = 0; i < s.size(); ++i)
-    r += (i ? ", " : "") + std::to_string(s[i]);
-  return r + "}";
-}
+std::string shapeList(const ir::Shape &s) { return ir::shapeToList(s, "{", "}"); }
 } // namespace
 
 std::string emitHeader(const ir::Graph &g, const Options &o) {

@@ -35,7 +35,7 @@ JITModel::create(std::unique_ptr<Module> m, std::unique_ptr<LLVMContext> ctx,
 
   // Code for a CPU with features this one lacks would die of SIGILL.
   if (Error e = checkHostCanRun(o))
-    return std::move(e);
+    return e;
 
   auto jtmb = JITTargetMachineBuilder::detectHost();
   if (!jtmb)

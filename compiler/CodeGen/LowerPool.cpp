@@ -48,42 +48,8 @@ void forEachOutput(Kernel &k, const Dims &d,
 } // namespace
 
 Error lowerMaxPool2d(Kernel &k) {
-  return lowerMaxPool2dVector(k); // PoolVector.cpp; below: the reference
-  auto dOr = poolDims(k);
-  if (!dOr)
-    return dOr.takeError();
-  Dims d = *dOr;
-  const ir::Attrs &a = k.node.attrs;
-  IRBuilder<> &b = k.b;
-  bool check = a.padding[0] > 0 || a.padding[1] > 0 || a.ceilMode;
-  Value *negInf = k.f(-std::numeric_limits<double>::infinity());
-  forEachOutput(k, d, [&](Value *xPlane, Value *oh, Value *ow) {
-    Value *ih0 = k.add(k.mul(oh, a.stride[0]), -a.padding[0]);
-    Value *iw0 = k.add(k.mul(ow, a.stride[1]), -a.padding[1]);
-    return forLoopAcc(b, 0, a.kernel[0], negInf, [&](Value *kh, Value *acc) {
-      Value *ih = k.add(ih0, k.mul(kh, a.dilation[0]));
-      Value *okH = nullptr;
-      if (check) {
-        okH = b.CreateICmpULT(ih, k.i64(d.H));
-        ih = b.CreateSelect(okH, ih, k.i64(0));
-      }
-      Value *row = k.add(xPlane, k.mul(ih, d.W));
-      return forLoopAcc(b, 0, a.kernel[1], acc, [&](Value *kw, Value *acc) {
-        Value *iw = k.add(iw0, k.mul(kw, a.dilation[1]));
-        Value *ok = okH;
-        if (check) {
-          Value *okW = b.CreateICmpULT(iw, k.i64(d.W));
-          iw = b.CreateSelect(okW, iw, k.i64(0));
-          ok = b.CreateAnd(okH, okW);
-        }
-        Value *v = k.load(k.in[0], k.add(row, iw));
-        if (ok)
-          v = b.CreateSelect(ok, v, negInf);
-        return k.fmaxNaN(acc, v);
-      });
-    });
-  });
-  return Error::success();
+  // Vectorized over output columns, scalar at the borders (PoolVector.cpp).
+  return lowerMaxPool2dVector(k);
 }
 
 Error lowerAvgPool2d(Kernel &k) {

@@ -41,7 +41,6 @@ Error lowerMaxPool2dVector(Kernel &k) {
 
   IRBuilder<> &b = k.b;
   Type *f32 = b.getFloatTy();
-  auto *vecTy = FixedVectorType::get(f32, VL);
   const double inf = std::numeric_limits<double>::infinity();
   auto gep = [&](Value *base, Value *idx) {
     return b.CreateInBoundsGEP(f32, base, idx);

@@ -33,12 +33,7 @@ int fail(const Twine &msg) {
   return kExitUserError;
 }
 
-std::string listShape(const ir::Shape &s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
+std::string listShape(const ir::Shape &s) { return ir::shapeToList(s); }
 
 struct Compiled {
   std::unique_ptr<ir::Graph> graph;

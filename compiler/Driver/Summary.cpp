@@ -74,12 +74,7 @@ std::string withCommas(int64_t v) {
   return out;
 }
 
-std::string listShape(const ir::Shape &s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
+std::string listShape(const ir::Shape &s) { return ir::shapeToList(s); }
 
 std::string human(double v, const char *const units[], int n, double base) {
   int u = 0;

@@ -88,6 +88,7 @@ std::string typeName(const Value &v) {
   case ValueKind::BoundMethod: return "method";
   case ValueKind::Namespace: return "module";
   case ValueKind::Tensor: return "Tensor";
+  case ValueKind::Super: return "super";
   }
   return "object";
 }

@@ -23,6 +23,13 @@ std::string shapeToString(const Shape &s) {
   return out;
 }
 
+std::string shapeToList(const Shape &s, const char *open, const char *close) {
+  std::string out = open;
+  for (size_t i = 0; i < s.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + close;
+}
+
 const char *opName(OpKind k) {
   switch (k) {
   case OpKind::Input: return "input";

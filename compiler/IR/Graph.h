@@ -26,6 +26,8 @@ using Shape = std::vector<int64_t>;
 int64_t numElements(const Shape &s);
 /// "1x16x32x32" form used by the printer.
 std::string shapeToString(const Shape &s);
+/// "[1, 16, 32, 32]" form used in messages (other brackets on request).
+std::string shapeToList(const Shape &s, const char *open = "[", const char *close = "]");
 
 enum class OpKind {
   Input,             ///< the model input; no operands

@@ -19,13 +19,6 @@ const Tensor *WeightSet::find(const std::string &key) const {
   return it == tensors.end() ? nullptr : &it->second;
 }
 
-std::string shapeToList(const ir::Shape &s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 llvm::Error bindToGraph(const WeightSet &ws, const ir::Graph &g,
                         std::vector<std::string> &warnings) {
   std::vector<std::string> errors;

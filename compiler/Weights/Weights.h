@@ -37,7 +37,7 @@ public:
 };
 
 /// "[10, 3, 3, 3]" form used in weight diagnostics ("[]" for a scalar).
-std::string shapeToList(const ir::Shape &s);
+using ir::shapeToList;
 
 /// Reads a safetensors file. float32 is taken as is, float16/bfloat16 are
 /// converted, integer tensors (e.g. num_batches_tracked) are skipped. Every
