@@ -13,6 +13,7 @@
 #define CNNC_CODEGEN_CODEGEN_H
 
 #include "IR/Graph.h"
+#include "IR/MemoryPlan.h"
 #include "Weights/Weights.h"
 
 #include "llvm/Support/Error.h"
@@ -76,6 +77,8 @@ std::string emitHeader(const ir::Graph &g, const Options &o);
 /// are neither the input nor written straight into the output). Same number
 /// the module and the header use.
 int64_t arenaBytes(const ir::Graph &g);
+/// The memory plan the module uses (kernel scratch sizes included).
+ir::MemoryPlan memoryPlan(const ir::Graph &g);
 
 /// A model compiled in-process. create() optimises the module at
 /// o.optLevel (do not optimise it beforehand), resolves the runtime symbols

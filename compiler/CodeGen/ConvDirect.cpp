@@ -12,8 +12,9 @@
 //     RK x RH x RV accumulator vectors of VL output columns; its inner loop
 //     over input channels runs the KH x KW taps unrolled, each tap doing
 //     RH*RV input-vector loads, RK weight broadcasts and RK*RH*RV FMAs.
-//     Bias and a fused activation are applied in registers; the last,
-//     partial vector of a row is stored with a constant mask.
+//     Bias and the fused epilogue (activations, residual adds) are applied
+//     in registers; the last, partial vector of a row is stored with a
+//     constant mask.
 // A 1x1, stride-1, unpadded convolution is treated as one long row (H*W
 // columns) so no lanes are wasted at row ends.
 //
@@ -191,17 +192,19 @@ Error lowerConv2dDirect(Kernel &k) {
     Value *xs = caps[0], *out = caps[1];
     int64_t rw = rh * rv;
     Value *kAbs = k.add(mulc(gIdx, g.Kg), k0); // first output channel
-    Value *yImg = gep(out, mulc(k.add(mulc(nIdx, g.K), kAbs), g.OH * g.OW));
     // Input-channel block [cb*Cb, cb*Cb+Cb) when the channels are split.
-    Value *cb = CB > 1 ? b.CreatePtrToInt(caps[2], b.getInt64Ty()) : nullptr;
+    Value *cb = CB > 1 ? b.CreatePtrToInt(caps.back(), b.getInt64Ty()) : nullptr;
     Value *isFirst = cb ? b.CreateICmpEQ(cb, i64(0)) : nullptr;
     Value *isLast = cb ? b.CreateICmpEQ(cb, i64(CB - 1)) : nullptr;
-    auto outPtr = [&](int64_t kk, int64_t j) {
+    // Flat output index of vector j of channel kk (residuals use it too).
+    Value *imgBase = mulc(k.add(mulc(nIdx, g.K), kAbs), g.OH * g.OW);
+    auto outIdx = [&](int64_t kk, int64_t j) {
       int64_t rr = j / rv, vv = j % rv;
       Value *idx = k.add(mulc(k.add(oh0, i64(rr)), g.OW),
                          mulc(k.add(v0, i64(vv)), VL));
-      return gep(yImg, k.add(idx, i64(kk * g.OH * g.OW)));
+      return k.add(imgBase, k.add(idx, i64(kk * g.OH * g.OW)));
     };
+    auto outPtr = [&](int64_t kk, int64_t j) { return gep(out, outIdx(kk, j)); };
     auto storeMask = [&](int64_t j) -> Constant * {
       int64_t vv = j % rv;
       int64_t valid = VL;
@@ -294,13 +297,16 @@ Error lowerConv2dDirect(Kernel &k) {
           return r;
         },
         /*knownNonEmpty=*/true);
-    // Epilogue: activation (after the last channel block), store (masked
-    // for the row's partial vector).
+    // Epilogue (after the last channel block): the fused activations and
+    // residual adds; store (masked for the row's partial vector).
+    std::vector<Value *> opPtrs(n.operands.size(), nullptr);
+    for (size_t i = 1; i < n.operands.size(); ++i)
+      opPtrs[i] = caps[1 + i];
     for (int64_t kk = 0; kk < rk; ++kk)
       for (int64_t j = 0; j < rw; ++j) {
         Value *v = acc[kk * rw + j];
-        if (k.fusedAct) {
-          Value *a = applyFusedActivation(b, *k.fusedAct, v);
+        if (!n.epilogue.empty()) {
+          Value *a = emitEpilogue(k, v, opPtrs, outIdx(kk, j), storeMask(j));
           v = isLast ? b.CreateSelect(isLast, a, v) : a;
         }
         Value *p = outPtr(kk, j);
@@ -384,11 +390,17 @@ Error lowerConv2dDirect(Kernel &k) {
         b.SetInsertPoint(done);
       });
   };
+  // Captures: scratch, out, the residual operands, the channel block.
+  std::vector<Value *> captures{k.scratch, k.out};
+  for (size_t i = 1; i < n.operands.size(); ++i)
+    captures.push_back(k.in[i]);
   if (CB == 1)
-    runItems({k.scratch, k.out});
+    runItems(captures);
   else // channel blocks in order, each over the whole pool
     forLoop(b, 0, CB, [&](Value *cbi) {
-      runItems({k.scratch, k.out, b.CreateIntToPtr(cbi, b.getPtrTy())});
+      std::vector<Value *> c = captures;
+      c.push_back(b.CreateIntToPtr(cbi, b.getPtrTy()));
+      runItems(c);
     });
   return Error::success();
 }

@@ -1,6 +1,8 @@
-//===- KernelSupport.cpp - target SIMD facts and epilogue fusion -----------===//
+//===- KernelSupport.cpp - target SIMD facts, activations, epilogues --------===//
 #include "CodeGen/Lowering.h"
 
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/Intrinsics.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Target/TargetMachine.h"
 
@@ -29,44 +31,87 @@ VectorTarget vectorTargetOf(const TargetMachine &tm) {
   return t;
 }
 
-bool canFuseActivation(const ir::Node &producer, const ir::Node &act) {
-  if (producer.kind != ir::OpKind::Conv2d &&
-      producer.kind != ir::OpKind::Linear)
-    return false;
-  if (act.operands.size() != 1 || act.operands[0] != &producer)
-    return false;
-  switch (act.kind) {
-  case ir::OpKind::Relu:
-  case ir::OpKind::Relu6:
-  case ir::OpKind::Hardtanh:
-  case ir::OpKind::LeakyRelu:
-    return ir::numElements(act.shape) == ir::numElements(producer.shape);
-  default:
-    return false;
-  }
-}
-
-Value *applyFusedActivation(IRBuilder<> &b, const ir::Node &act, Value *x) {
+Value *emitActivation(IRBuilder<> &b, Module &m, ir::OpKind kind,
+                      double alpha, double beta, Value *x) {
   Type *ty = x->getType();
   auto c = [&](double v) { return ConstantFP::get(ty, v); };
-  // Same formulas (and NaN behaviour) as LowerElementwise.cpp.
-  auto clamp = [&](double lo, double hi) {
-    Value *r = b.CreateSelect(b.CreateFCmpOGT(x, c(hi)), c(hi), x);
-    return b.CreateSelect(b.CreateFCmpOLT(x, c(lo)), c(lo), r);
+  // x < lo ? lo : (x > hi ? hi : x): a NaN x stays NaN, like torch.clamp.
+  auto clamp = [&](Value *v, double lo, double hi) {
+    Value *r = b.CreateSelect(b.CreateFCmpOGT(v, c(hi)), c(hi), v);
+    return b.CreateSelect(b.CreateFCmpOLT(v, c(lo)), c(lo), r);
   };
-  switch (act.kind) {
+  auto sigmoid = [&](Value *v) {
+    Value *e = b.CreateUnaryIntrinsic(Intrinsic::exp, b.CreateFNeg(v));
+    return b.CreateFDiv(c(1.0), b.CreateFAdd(c(1.0), e));
+  };
+  switch (kind) {
   case ir::OpKind::Relu:
     return b.CreateSelect(b.CreateFCmpOLT(x, c(0.0)), c(0.0), x);
   case ir::OpKind::Relu6:
-    return clamp(0.0, 6.0);
+    return clamp(x, 0.0, 6.0);
   case ir::OpKind::Hardtanh:
-    return clamp(act.attrs.alpha, act.attrs.beta);
+    return clamp(x, alpha, beta);
   case ir::OpKind::LeakyRelu:
     return b.CreateSelect(b.CreateFCmpOGT(x, c(0.0)), x,
-                          b.CreateFMul(x, c(act.attrs.alpha)));
+                          b.CreateFMul(x, c(alpha)));
+  case ir::OpKind::Elu: {
+    Value *e = b.CreateUnaryIntrinsic(Intrinsic::exp, x);
+    Value *neg = b.CreateFMul(c(alpha), b.CreateFSub(e, c(1.0)));
+    return b.CreateSelect(b.CreateFCmpOGT(x, c(0.0)), x, neg);
+  }
+  case ir::OpKind::Sigmoid:
+    return sigmoid(x);
+  case ir::OpKind::Silu:
+    return b.CreateFMul(x, sigmoid(x));
+  case ir::OpKind::Hardswish:
+    return b.CreateFDiv(b.CreateFMul(x, clamp(b.CreateFAdd(x, c(3.0)), 0.0, 6.0)),
+                        c(6.0));
+  case ir::OpKind::Tanh: {
+    // libm's tanhf, lane by lane for a vector.
+    Type *f32 = b.getFloatTy();
+    FunctionCallee tanhF = m.getOrInsertFunction("tanhf", f32, f32);
+    if (auto *fn = dyn_cast<Function>(tanhF.getCallee())) {
+      fn->setDoesNotThrow();
+      fn->setDoesNotAccessMemory();
+      fn->setWillReturn();
+    }
+    auto call = [&](Value *v) {
+      CallInst *ci = b.CreateCall(tanhF, {v});
+      ci->setDoesNotThrow();
+      ci->setDoesNotAccessMemory();
+      return ci;
+    };
+    auto *vt = dyn_cast<FixedVectorType>(ty);
+    if (!vt)
+      return call(x);
+    Value *r = PoisonValue::get(vt);
+    for (unsigned l = 0; l < vt->getNumElements(); ++l)
+      r = b.CreateInsertElement(r, call(b.CreateExtractElement(x, l)), l);
+    return r;
+  }
   default:
     return x;
   }
+}
+
+Value *emitEpilogue(Kernel &k, Value *v, ArrayRef<Value *> operandPtrs,
+                    Value *idx, Constant *mask) {
+  IRBuilder<> &b = k.b;
+  for (const ir::EpilogueStep &st : k.node.epilogue) {
+    if (st.kind != ir::OpKind::Add) {
+      v = emitActivation(b, k.m, st.kind, st.alpha, st.beta, v);
+      continue;
+    }
+    Value *p = b.CreateInBoundsGEP(b.getFloatTy(), operandPtrs[st.operand], idx);
+    Type *ty = v->getType();
+    Value *r;
+    if (mask)
+      r = b.CreateMaskedLoad(ty, p, Align(4), mask, ConstantFP::get(ty, 0.0));
+    else
+      r = b.CreateAlignedLoad(ty, p, Align(4));
+    v = b.CreateFAdd(v, r);
+  }
+  return v;
 }
 
 } // namespace cnnc::codegen

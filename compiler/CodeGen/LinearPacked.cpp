@@ -6,7 +6,7 @@
 // vector per input element. A register tile is RR rows x RO output vectors:
 // per input element it broadcasts RR inputs, loads RO weight vectors and
 // issues RR*RO FMAs. Tiles of output blocks run on the thread pool; bias and
-// a fused activation are applied in registers, the last partial vector is
+// the fused epilogue are applied in registers, the last partial vector is
 // stored with a constant mask.
 //
 //===----------------------------------------------------------------------===//
@@ -83,8 +83,13 @@ Error lowerLinearPacked(Kernel &k) {
 
   const int64_t OB = (NVo + RO - 1) / RO, RBk = (R + RR - 1) / RR;
   // rows [r0, r0+rr), output vectors [v0, v0+ro).
-  auto tile = [&](Value *x, Value *y, Value *r0, int64_t rr, Value *v0,
+  // caps: x, y, then the epilogue's residual operands.
+  auto tile = [&](ArrayRef<Value *> caps, Value *r0, int64_t rr, Value *v0,
                   int64_t ro, bool lastCol) {
+    Value *x = caps[0], *y = caps[1];
+    std::vector<Value *> opPtrs(k.node.operands.size(), nullptr);
+    for (size_t i = 1; i < opPtrs.size(); ++i)
+      opPtrs[i] = caps[1 + i];
     std::vector<Value *> init;
     for (int64_t r = 0; r < rr; ++r)
       for (int64_t j = 0; j < ro; ++j)
@@ -115,27 +120,32 @@ Error lowerLinearPacked(Kernel &k) {
     for (int64_t r = 0; r < rr; ++r)
       for (int64_t j = 0; j < ro; ++j) {
         Value *v = acc[r * ro + j];
-        if (k.fusedAct)
-          v = applyFusedActivation(b, *k.fusedAct, v);
-        Value *p = gep(y, k.add(k.mul(k.add(r0, r), Out),
-                                k.mul(k.add(v0, j), VL)));
+        Value *idx = k.add(k.mul(k.add(r0, r), Out), k.mul(k.add(v0, j), VL));
+        Value *p = gep(y, idx);
         int64_t valid = VL;
         if (lastCol && j == ro - 1)
           valid = Out - (NVo - 1) * VL;
-        if (valid == VL) {
-          b.CreateAlignedStore(v, p, Align(4));
-        } else {
+        Constant *mask = nullptr;
+        if (valid != VL) {
           std::vector<Constant *> m;
           for (int64_t l = 0; l < VL; ++l)
             m.push_back(ConstantInt::getBool(ctx, l < valid));
-          b.CreateMaskedStore(v, p, Align(4), ConstantVector::get(m));
+          mask = ConstantVector::get(m);
         }
+        v = emitEpilogue(k, v, opPtrs, idx, mask);
+        if (!mask)
+          b.CreateAlignedStore(v, p, Align(4));
+        else
+          b.CreateMaskedStore(v, p, Align(4), mask);
       }
   };
 
   double cycles = double(R) * In * NVo;
+  std::vector<Value *> captures{k.in[0], k.out};
+  for (size_t i = 1; i < k.node.operands.size(); ++i)
+    captures.push_back(k.in[i]);
   emitParallelFor(
-      k, OB * RBk, {k.in[0], k.out}, cycles,
+      k, OB * RBk, captures, cycles,
       [&](ArrayRef<Value *> caps, Value *item) {
         Value *ob = b.CreateURem(item, b.getInt64(OB));
         Value *rb = b.CreateUDiv(item, b.getInt64(OB));
@@ -144,7 +154,7 @@ Error lowerLinearPacked(Kernel &k) {
         int64_t oRem = NVo % RO, rRem = R % RR;
         auto rows = [&](int64_t ro, bool lastCol, Value *v0) {
           auto go = [&](int64_t rr) {
-            tile(caps[0], caps[1], k.mul(rb, RR), rr, v0, ro, lastCol);
+            tile(caps, k.mul(rb, RR), rr, v0, ro, lastCol);
             b.CreateBr(done);
           };
           if (!rRem) {

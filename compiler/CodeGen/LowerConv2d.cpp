@@ -81,9 +81,9 @@ Error lowerConv2d(Kernel &k) {
                 });
               });
             });
-            if (k.fusedAct)
-              acc = applyFusedActivation(b, *k.fusedAct, acc);
-            k.store(acc, y, k.index({ni, ko, oh, ow}, {N, K, OH, OW}));
+            Value *idx = k.index({ni, ko, oh, ow}, {N, K, OH, OW});
+            acc = emitEpilogue(k, acc, k.in, idx);
+            k.store(acc, y, idx);
           });
         });
       });

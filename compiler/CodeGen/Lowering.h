@@ -42,9 +42,7 @@ public:
   llvm::Value *scratch = nullptr;
   /// SIMD unit of the target the kernel is compiled for.
   VectorTarget vec;
-  /// An activation node (Relu...) whose only operand is this node and which
-  /// this kernel applies in its epilogue (the node itself emits nothing).
-  const ir::Node *fusedAct = nullptr;
+  // The node's fused epilogue (node.epilogue) is applied with emitEpilogue.
 
   using ParamFn = std::function<llvm::Expected<llvm::Value *>(const ir::Param &)>;
   using ConstFn =
@@ -170,12 +168,18 @@ llvm::Error lowerMaxPool2dVector(Kernel &k);
 /// Scratch arena bytes the node's lowering needs (0 for none). Independent
 /// of the target so the header's arena size matches every build.
 int64_t kernelScratchBytes(const ir::Node &n);
-/// Whether `producer`'s lowering can apply `act` (its only user) in its
-/// epilogue; ModuleBuilder then makes `act` an alias of `producer`.
-bool canFuseActivation(const ir::Node &producer, const ir::Node &act);
-/// Applies a fusable activation to a (vector) value.
-llvm::Value *applyFusedActivation(llvm::IRBuilder<> &b, const ir::Node &act,
-                                  llvm::Value *v);
+/// An activation (ir::isActivation) of a float or a float vector, with
+/// PyTorch's formulas and NaN behaviour. alpha/beta as in ir::Attrs.
+llvm::Value *emitActivation(llvm::IRBuilder<> &b, llvm::Module &m,
+                            ir::OpKind kind, double alpha, double beta,
+                            llvm::Value *x);
+/// Applies k.node's fused epilogue to `v`, the value of the output element
+/// (or the vector of consecutive elements) at flat index `idx`: activations,
+/// and residual operands read at `idx` from `operandPtrs[step.operand]`
+/// (masked by `mask` for a partial vector).
+llvm::Value *emitEpilogue(Kernel &k, llvm::Value *v,
+                          llvm::ArrayRef<llvm::Value *> operandPtrs,
+                          llvm::Value *idx, llvm::Constant *mask = nullptr);
 /// SIMD description of a target machine's subtarget.
 VectorTarget vectorTargetOf(const llvm::TargetMachine &tm);
 

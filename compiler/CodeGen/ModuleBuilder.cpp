@@ -9,15 +9,17 @@
 //    check, one cnnrt_arena_get for all activations, the kernel calls in
 //    graph order;
 //  * `i32 @<entry>_abi_version()`.
-// Buffers: Reshape / Dropout / Identity alias their operand's buffer; the
-// node producing the output's storage writes straight into `output`; every
-// other computing node gets its own 64-byte-aligned slot in the arena (no
-// reuse yet: memory planning comes later). If the output is a view of the
-// input, the input is copied.
+// Buffers come from the memory plan (IR/MemoryPlan.h): views and in-place
+// concats generate no code; the value that is the output is written
+// straight into `output`; everything else, kernel scratch included, lives at
+// its planned offset in the arena. A kernel that overwrites its operand (in
+// place) has no noalias arguments. If the output is a view of the input,
+// the input is copied.
 //
 //===----------------------------------------------------------------------===//
 #include "CodeGen/CodeGen.h"
 #include "CodeGen/Lowering.h"
+#include "IR/MemoryPlan.h"
 
 #include "cnnrt.h"
 
@@ -37,91 +39,16 @@ namespace cnnc::codegen {
 
 namespace {
 
-bool isAlias(ir::OpKind k) {
-  return k == ir::OpKind::Reshape || k == ir::OpKind::Dropout ||
-         k == ir::OpKind::Identity;
+constexpr int64_t kAlign = ir::kBufferAlign;
+
+ir::MemoryPlan planFor(const ir::Graph &g) {
+  return ir::planMemory(g, [](const ir::Node &n) { return kernelScratchBytes(n); });
 }
 
-constexpr int64_t kAlign = 64;
-
-/// Activation nodes applied in their producer's epilogue: the only user of
-/// a producer whose lowering can fuse them. They alias the producer.
-DenseMap<const ir::Node *, const ir::Node *> fusedActivations(const ir::Graph &g) {
-  DenseMap<const ir::Node *, const ir::Node *> fused; // act -> producer
-  for (const auto &up : g.nodes()) {
-    const ir::Node *n = up.get();
-    if (n->operands.size() != 1 || n == g.input())
-      continue;
-    const ir::Node *p = n->operands[0];
-    if (p == g.output() || !canFuseActivation(*p, *n))
-      continue;
-    if (g.users(p).size() == 1)
-      fused[n] = p;
-  }
-  return fused;
-}
-
-/// Where every node's values live.
-struct BufferPlan {
-  enum Storage { Input, Output, Arena };
-  DenseMap<const ir::Node *, const ir::Node *> root; ///< storage owner
-  DenseMap<const ir::Node *, bool> live;
-  DenseMap<const ir::Node *, int64_t> offset; ///< arena byte offset of roots
-  Storage storageOf(const ir::Node *n, const ir::Graph &g) const {
-    const ir::Node *r = root.lookup(n);
-    if (r == g.input())
-      return Input;
-    if (r == root.lookup(g.output()))
-      return Output;
-    return Arena;
-  }
-  DenseMap<const ir::Node *, const ir::Node *> fused; ///< act -> producer
-  int64_t scratchOffset = 0; ///< kernel scratch, shared by all kernels
-  int64_t arenaBytes = 0;
-};
-
-BufferPlan planBuffers(const ir::Graph &g) {
-  BufferPlan p;
-  // Liveness: everything the output depends on.
-  if (g.output()) {
-    std::vector<const ir::Node *> work{g.output()};
-    while (!work.empty()) {
-      const ir::Node *n = work.back();
-      work.pop_back();
-      if (p.live.lookup(n))
-        continue;
-      p.live[n] = true;
-      for (const ir::Node *op : n->operands)
-        work.push_back(op);
-    }
-  }
-  p.fused = fusedActivations(g);
-  for (const auto &up : g.nodes()) {
-    const ir::Node *n = up.get();
-    if ((isAlias(n->kind) && n->operands.size() == 1) || p.fused.count(n))
-      p.root[n] = p.root.lookup(n->operands[0]);
-    else
-      p.root[n] = n;
-  }
-  const ir::Node *outRoot = g.output() ? p.root.lookup(g.output()) : nullptr;
-  int64_t off = 0;
-  for (const auto &up : g.nodes()) {
-    const ir::Node *n = up.get();
-    if (!p.live.lookup(n) || p.root.lookup(n) != n || n == g.input() ||
-        n == outRoot || n->kind == ir::OpKind::Input)
-      continue;
-    p.offset[n] = off;
-    int64_t bytes = ir::numElements(n->shape) * 4;
-    off += (bytes + kAlign - 1) / kAlign * kAlign;
-  }
-  int64_t scratch = 0;
-  for (const auto &up : g.nodes())
-    if (p.live.lookup(up.get()))
-      scratch = std::max(scratch, kernelScratchBytes(*up));
-  p.scratchOffset = off;
-  off += (scratch + kAlign - 1) / kAlign * kAlign;
-  p.arenaBytes = off;
-  return p;
+/// Nodes that generate no code: views, in-place concats, the input.
+bool emitsNothing(const ir::Node &n) {
+  return n.kind == ir::OpKind::Input || ir::isView(n.kind) ||
+         (n.kind == ir::OpKind::Concat && n.attrs.inPlace);
 }
 
 Error err(const Twine &msg) {
@@ -151,8 +78,7 @@ private:
   GlobalVariable *makeConstant(const std::string &name, ArrayRef<float> v);
   Expected<const weights::Tensor *> tensorFor(const ir::Param &p);
   Expected<Value *> weightGlobal(const ir::Param &p);
-  Expected<Function *> buildKernel(const ir::Node &n, bool scratch,
-                                  const ir::Node *fusedAct);
+  Expected<Function *> buildKernel(const ir::Node &n, bool scratch, bool inPlace);
   Error lower(Kernel &k);
 };
 
@@ -248,8 +174,7 @@ Error ModuleBuilder::lower(Kernel &k) {
 }
 
 Expected<Function *> ModuleBuilder::buildKernel(const ir::Node &n,
-                                                bool scratch,
-                                                const ir::Node *fusedAct) {
+                                                bool scratch, bool inPlace) {
   Type *ptrTy = PointerType::getUnqual(ctx_);
   std::vector<Type *> args(n.operands.size() + 1 + (scratch ? 1 : 0), ptrTy);
   auto *fty = FunctionType::get(Type::getVoidTy(ctx_), args, false);
@@ -258,7 +183,8 @@ Expected<Function *> ModuleBuilder::buildKernel(const ir::Node &n,
                                  Twine(n.id),
                              GlobalValue::InternalLinkage);
   for (unsigned i = 0; i < f->arg_size(); ++i) {
-    f->addParamAttr(i, Attribute::NoAlias);
+    if (!inPlace)
+      f->addParamAttr(i, Attribute::NoAlias);
     f->addParamAttr(i, Attribute::NoCapture);
     f->addParamAttr(i, Attribute::NoUndef);
     if (i < n.operands.size())
@@ -281,7 +207,6 @@ Expected<Function *> ModuleBuilder::buildKernel(const ir::Node &n,
   if (scratch)
     k.scratch = f->getArg(n.operands.size() + 1);
   k.vec = vec_;
-  k.fusedAct = fusedAct;
   if (Error e = lower(k))
     return e;
   b.CreateRetVoid();
@@ -308,16 +233,16 @@ Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
   m_->setDataLayout((*tm)->createDataLayout());
   const DataLayout &dl = m_->getDataLayout();
 
-  BufferPlan plan = planBuffers(g_);
+  ir::MemoryPlan plan = planFor(g_);
 
   // Structural checks the lowerings rely on.
   for (const auto &up : g_.nodes()) {
     const ir::Node &n = *up;
-    if (!plan.live.lookup(&n))
+    if (!plan.live.count(&n))
       continue;
     if (n.kind == ir::OpKind::Input && &n != g_.input())
       return err("graph has more than one Input node");
-    if (isAlias(n.kind)) {
+    if (ir::isView(n.kind)) {
       if (n.operands.size() != 1)
         return err(Twine(ir::opName(n.kind)) + " node needs one operand");
       if (ir::numElements(n.shape) != ir::numElements(n.operands[0]->shape))
@@ -400,30 +325,23 @@ Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
   b.SetInsertPoint(bodyBB);
 
   auto bufferOf = [&](const ir::Node *n) -> Value * {
-    switch (plan.storageOf(n, g_)) {
-    case BufferPlan::Input:
-      return input;
-    case BufferPlan::Output:
-      return output;
-    case BufferPlan::Arena:
-      break;
-    }
-    int64_t off = plan.offset.lookup(plan.root.lookup(n));
-    return b.CreateInBoundsGEP(b.getInt8Ty(), arena, b.getInt64(off),
-                               "buf." + Twine(plan.root.lookup(n)->id));
+    const ir::MemoryPlan::Location &loc = plan.at.at(n);
+    Value *base = loc.storage == ir::MemoryPlan::Storage::Input    ? input
+                  : loc.storage == ir::MemoryPlan::Storage::Output ? output
+                                                                   : arena;
+    if (loc.offset == 0)
+      return base;
+    return b.CreateInBoundsGEP(b.getInt8Ty(), base, b.getInt64(loc.offset),
+                               "buf." + Twine(n->id));
   };
 
   for (const auto &up : g_.nodes()) {
     const ir::Node &n = *up;
-    if (!plan.live.lookup(&n) || n.kind == ir::OpKind::Input ||
-        isAlias(n.kind) || plan.fused.count(&n))
+    if (!plan.live.count(&n) || emitsNothing(n))
       continue;
-    const ir::Node *act = nullptr;
-    for (const auto &kv : plan.fused)
-      if (kv.second == &n)
-        act = kv.first;
-    bool scratch = kernelScratchBytes(n) > 0;
-    auto k = buildKernel(n, scratch, act);
+    auto so = plan.scratchOffset.find(&n);
+    bool scratch = so != plan.scratchOffset.end();
+    auto k = buildKernel(n, scratch, plan.inPlace.count(&n) > 0);
     if (!k)
       return k.takeError();
     std::vector<Value *> args;
@@ -432,11 +350,10 @@ Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
     args.push_back(bufferOf(&n));
     if (scratch)
       args.push_back(b.CreateInBoundsGEP(b.getInt8Ty(), arena,
-                                         b.getInt64(plan.scratchOffset),
-                                         "scratch"));
+                                         b.getInt64(so->second), "scratch"));
     b.CreateCall(*k, args);
   }
-  if (plan.storageOf(g_.output(), g_) == BufferPlan::Input)
+  if (plan.copyInputToOutput)
     emitCopy(b, output, input, ir::numElements(g_.output()->shape));
   b.CreateRet(b.getInt32(CNNRT_OK));
 
@@ -451,7 +368,9 @@ Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
 
 } // namespace
 
-int64_t arenaBytes(const ir::Graph &g) { return planBuffers(g).arenaBytes; }
+int64_t arenaBytes(const ir::Graph &g) { return planFor(g).arenaBytes; }
+
+ir::MemoryPlan memoryPlan(const ir::Graph &g) { return planFor(g); }
 
 Expected<std::unique_ptr<Module>> buildModule(const ir::Graph &g,
                                               const weights::WeightSet &w,

@@ -2,6 +2,7 @@
 #include "IR/Graph.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace cnnc::ir {
@@ -158,6 +159,63 @@ void Graph::removeDeadNodes() {
                               }),
                nodes_.end());
   renumber();
+}
+
+bool isActivation(OpKind k) {
+  switch (k) {
+  case OpKind::Relu: case OpKind::Relu6: case OpKind::LeakyRelu: case OpKind::Elu:
+  case OpKind::Hardtanh: case OpKind::Sigmoid: case OpKind::Tanh: case OpKind::Silu:
+  case OpKind::Hardswish:
+    return true;
+  default:
+    return false;
+  }
+}
+
+size_t Node::numOpOperands() const {
+  size_t adds = 0;
+  for (const EpilogueStep &s : epilogue)
+    adds += s.kind == OpKind::Add;
+  return operands.size() - std::min(adds, operands.size());
+}
+
+void Graph::sortTopologically() {
+  // Repeatedly take the first node (in the current order) whose operands are
+  // all placed: stable, and the identity when the order is already valid.
+  std::unordered_set<const Node *> placed;
+  std::vector<std::unique_ptr<Node>> pending = std::move(nodes_), sorted;
+  nodes_.clear();
+  while (!pending.empty()) {
+    auto it = std::find_if(pending.begin(), pending.end(), [&](const std::unique_ptr<Node> &n) {
+      return std::all_of(n->operands.begin(), n->operands.end(),
+                         [&](const Node *op) { return placed.count(op) > 0; });
+    });
+    if (it == pending.end()) // a cycle: keep the rest as is (the verifier reports it)
+      it = pending.begin();
+    placed.insert(it->get());
+    sorted.push_back(std::move(*it));
+    pending.erase(it);
+  }
+  nodes_ = std::move(sorted);
+  renumber();
+}
+
+std::unique_ptr<Graph> Graph::clone() const {
+  auto g = std::make_unique<Graph>();
+  g->modelName = modelName;
+  std::unordered_map<const Node *, Node *> map;
+  for (const auto &n : nodes_) {
+    auto c = std::make_unique<Node>(*n);
+    for (Node *&op : c->operands)
+      op = map.at(op);
+    map[n.get()] = c.get();
+    g->nodes_.push_back(std::move(c));
+  }
+  if (input_)
+    g->input_ = map.at(input_);
+  if (output_)
+    g->output_ = map.at(output_);
+  return g;
 }
 
 void Graph::renumber() {

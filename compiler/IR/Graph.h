@@ -52,6 +52,8 @@ enum class OpKind {
 
 /// Stable lower-case name used in the textual IR ("conv2d", "maxpool2d"...).
 const char *opName(OpKind k);
+/// Elementwise unary activation (Relu ... Hardswish).
+bool isActivation(OpKind k);
 
 struct Param {
   std::string key; ///< state_dict key, e.g. "features.0.weight"
@@ -74,6 +76,19 @@ struct Attrs {
   double alpha = 0.0;           ///< leaky_relu slope, elu alpha, hardtanh min
   double beta = 0.0;            ///< hardtanh max
   int64_t dim = 1;              ///< softmax/concat axis (non-negative)
+  bool inPlace = false;         ///< concat: producers write into its slices
+};
+
+/// One step of a node's fused epilogue (set by the fusion passes). The steps
+/// are applied in order to every output value after the op itself and its
+/// bias, before the store: an activation (`kind` is Relu, ..., with the
+/// activation's alpha/beta), or the addition of another operand of the same
+/// shape (`kind` is Add; a residual connection).
+struct EpilogueStep {
+  OpKind kind = OpKind::Relu;
+  double alpha = 0.0, beta = 0.0; ///< activation attributes (see Attrs)
+  unsigned operand = 0;           ///< Add: index into Node::operands
+  std::string from;               ///< name of the fused node, for messages
 };
 
 struct Node {
@@ -85,6 +100,11 @@ struct Node {
   Attrs attrs;
   std::vector<Param> params;      ///< in the order listed in OpKind's comment
   llvm::SMLoc loc;                ///< the call in forward that created the node
+  /// Fused epilogue; its Add steps' operands follow the op's own operands.
+  std::vector<EpilogueStep> epilogue;
+
+  /// Operands of the op itself (without the epilogue's residual operands).
+  size_t numOpOperands() const;
 
   /// The param with this suffix ("weight", "bias", ...), or nullptr.
   const Param *param(const std::string &suffix) const;
@@ -110,6 +130,11 @@ public:
   void replaceAllUses(Node *from, Node *to);
   /// Users of n, in node order.
   std::vector<Node *> users(const Node *n) const;
+  /// Reorders the nodes so every operand precedes its users, keeping the
+  /// current order where it already does (after a fusion added an operand).
+  void sortTopologically();
+  /// A deep copy (nodes, names, attributes, epilogues).
+  std::unique_ptr<Graph> clone() const;
 
   std::string modelName; ///< the entry class name
 

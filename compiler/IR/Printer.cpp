@@ -63,11 +63,34 @@ static std::string attrText(const Node &n) {
     break;
   case OpKind::Softmax:
   case OpKind::LogSoftmax:
+    add("dim=" + std::to_string(a.dim));
+    break;
   case OpKind::Concat:
     add("dim=" + std::to_string(a.dim));
+    if (a.inPlace)
+      add("in_place=true");
     break;
   default:
     break;
+  }
+  return t;
+}
+
+std::string epilogueText(const Node &n) {
+  std::string t;
+  for (const EpilogueStep &st : n.epilogue) {
+    t += t.empty() ? "" : ", ";
+    if (st.kind == OpKind::Add) {
+      t += "add(%" + std::to_string(n.operands[st.operand]->id) + ")";
+      continue;
+    }
+    t += opName(st.kind);
+    if (st.kind == OpKind::LeakyRelu)
+      t += "{negative_slope=" + number(st.alpha) + "}";
+    else if (st.kind == OpKind::Elu)
+      t += "{alpha=" + number(st.alpha) + "}";
+    else if (st.kind == OpKind::Hardtanh)
+      t += "{min=" + number(st.alpha) + ", max=" + number(st.beta) + "}";
   }
   return t;
 }
@@ -94,6 +117,8 @@ void printGraph(const Graph &g, llvm::raw_ostream &os) {
         os << (i ? ", " : "") << n.params[i].key << ": " << shapeToString(n.params[i].shape);
       os << ")";
     }
+    if (!n.epilogue.empty())
+      os << " epilogue(" << epilogueText(n) << ")";
     if (!n.name.empty())
       os << " \"" << n.name << "\"";
     os << " : " << tensorType(n.shape) << "\n";

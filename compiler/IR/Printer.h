@@ -16,6 +16,8 @@ namespace cnnc::ir {
 void printGraph(const Graph &g, llvm::raw_ostream &os);
 
 std::string tensorType(const Shape &s);
+/// "add(%3), relu" for a node's fused epilogue ("" when it has none).
+std::string epilogueText(const Node &n);
 
 } // namespace cnnc::ir
 

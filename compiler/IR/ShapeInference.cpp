@@ -19,7 +19,7 @@ int64_t slidingWindowOutput(int64_t w, int64_t k, int64_t s, int64_t p, int64_t 
 std::optional<Shape> inferShape(const Node &n, std::string &why) {
   auto operand = [&](size_t i) -> const Shape & { return n.operands[i]->shape; };
   auto need = [&](size_t count) {
-    if (n.operands.size() != count) {
+    if (n.numOpOperands() != count) {
       why = "expected " + std::to_string(count) + " operands";
       return false;
     }

@@ -33,6 +33,19 @@ std::vector<std::string> verifyGraph(const Graph &g) {
       for (int64_t d : p.shape)
         if (d <= 0)
           bad(n, "param " + p.key + " has a non-positive dimension");
+    for (const EpilogueStep &st : n.epilogue) {
+      if (st.kind == OpKind::Add) {
+        if (st.operand < n.numOpOperands() || st.operand >= n.operands.size())
+          bad(n, "epilogue add refers to operand " + std::to_string(st.operand));
+        else if (n.operands[st.operand]->shape != n.shape)
+          bad(n, "epilogue add operand has shape " +
+                     shapeToString(n.operands[st.operand]->shape));
+      } else if (!isActivation(st.kind)) {
+        bad(n, std::string("epilogue step '") + opName(st.kind) + "' is not an activation");
+      }
+    }
+    if (n.attrs.inPlace && n.kind != OpKind::Concat)
+      bad(n, "only concat can be in place");
     if (errs.empty()) {
       std::string why;
       auto s = inferShape(n, why);

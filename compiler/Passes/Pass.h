@@ -71,6 +71,17 @@ llvm::Error runPipeline(PassContext &ctx, const PipelineOptions &opts,
 // The passes (one file each).
 bool eliminateIdentities(PassContext &ctx);
 bool foldBatchNorm(PassContext &ctx);
+bool fuseResidualAdd(PassContext &ctx);
+bool fuseActivation(PassContext &ctx);
+bool concatInPlace(PassContext &ctx);
+
+// Shared by the fusion passes (FuseActivation.cpp).
+/// "conv2d 'features.0'" or, for a functional op, "relu %7".
+std::string nodeLabel(const ir::Node &n);
+/// Ops whose lowering applies an epilogue (conv2d, linear).
+bool hasEpilogue(ir::OpKind k);
+/// The epilogue step computing activation node `act`.
+ir::EpilogueStep activationStep(const ir::Node &act);
 
 } // namespace cnnc::passes
 

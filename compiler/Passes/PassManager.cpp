@@ -18,6 +18,15 @@ const std::vector<PassInfo> &registry() {
       {"fold-batchnorm",
        "fold BatchNorm2d into the preceding convolution's weights and bias", 1,
        foldBatchNorm},
+      {"fuse-residual-add",
+       "apply add(conv, x) in the conv's epilogue (residual connections)", 1,
+       fuseResidualAdd},
+      {"fuse-activation",
+       "apply an activation after conv2d / linear in its epilogue, in registers", 1,
+       fuseActivation},
+      {"concat-in-place",
+       "let the producers of a concat write straight into its slices (no copy)", 1,
+       concatInPlace},
   };
   return passes;
 }
