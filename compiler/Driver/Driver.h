@@ -11,7 +11,7 @@
 
 namespace cnnc {
 
-enum class EmitAction { None, AST, IR, IROpt, Dot, LLVM, Asm, Obj, Header };
+enum class EmitAction { None, AST, IR, IROpt, Dot, DotOpt, Memory, LLVM, Asm, Obj, Header };
 
 namespace opts {
 extern llvm::cl::opt<std::string> Input, Weights, RunInput, RunOutput, BenchFormat;

@@ -1,5 +1,6 @@
 //===- Optimize.cpp - the driver's pass options and pipeline call ---------===//
 #include "Driver/Driver.h"
+#include "Driver/Progress.h"
 #include "Passes/Pass.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -57,6 +58,7 @@ void printPassList(raw_ostream &os) {
 }
 
 Error optimizeGraph(ir::Graph &g, weights::WeightSet &ws) {
+  progress::enter("optimizing the graph");
   passes::PassContext ctx{g, ws, {}, ""};
   passes::PipelineOptions po;
   po.optLevel = opts::OptLevel - '0';
@@ -65,11 +67,11 @@ Error optimizeGraph(ir::Graph &g, weights::WeightSet &ws) {
   po.printAfterAll = opts::PrintAfterAll;
   po.printAfter.insert(opts::PrintAfter.begin(), opts::PrintAfter.end());
   po.timePasses = opts::TimePasses;
-  if (Error e = passes::runPipeline(ctx, po, errs()))
+  if (Error e = passes::runPipeline(ctx, po, progress::errs()))
     return e;
   if (opts::Remarks)
     for (const auto &r : ctx.remarks)
-      errs() << "remark: " << r.pass << ": " << r.message << "\n";
+      progress::errs() << "remark: " << r.pass << ": " << r.message << "\n";
   return Error::success();
 }
 

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Driver/Driver.h"
+#include "Driver/Progress.h"
 #include "Support/Diagnostics.h"
 
 #include "cnnrt.h"
@@ -29,7 +30,7 @@ namespace cnnc {
 namespace {
 
 int fail(const Twine &msg) {
-  errs() << "cnnc: error: " << msg << "\n";
+  progress::errs() << "cnnc: error: " << msg << "\n";
   return kExitUserError;
 }
 
@@ -44,7 +45,7 @@ struct Compiled {
 /// Front end + weights + JIT; returns an exit code != 0 on failure.
 int compileForRun(Compiled &c, bool weightsRequired) {
   SourceMgr sm;
-  DiagEngine diags(sm);
+  DiagEngine diags(sm, progress::errs());
   ModelInfo info;
   c.graph = compileToGraph(sm, diags, info, false);
   if (!c.graph)
@@ -64,13 +65,18 @@ int compileForRun(Compiled &c, bool weightsRequired) {
   if (Error e = codegen::checkHostCanRun(co))
     return fail(toString(std::move(e)));
   auto ctx = std::make_unique<LLVMContext>();
+  progress::enter("generating code");
   auto mod = codegen::buildModule(*c.graph, *ws, *ctx, co);
-  if (!mod)
+  if (!mod) {
+    progress::clear();
     reportInternalError(toString(mod.takeError()));
+  }
+  progress::enter("JIT compiling");
   auto jit = codegen::JITModel::create(std::move(*mod), std::move(ctx), co);
   if (!jit)
     return fail(toString(jit.takeError()));
   c.model = std::move(*jit);
+  progress::clear();
   if (opts::Threads)
     cnnrt_set_num_threads((int)opts::Threads);
   return 0;
@@ -79,13 +85,20 @@ int compileForRun(Compiled &c, bool weightsRequired) {
 int checkStatus(int rc) {
   if (rc == 0)
     return 0;
-  errs() << "cnnc: error: the compiled model failed: " << cnnrt_error_string(rc) << "\n";
+  progress::errs() << "cnnc: error: the compiled model failed: " << cnnrt_error_string(rc) << "\n";
   return kExitUserError;
 }
 
 } // namespace
 
+/// The stages compileForRun goes through, for the progress line.
+static void planRun() {
+  progress::plan({"parsing", "elaborating", "reading weights", "optimizing the graph",
+                  "generating code", "JIT compiling"});
+}
+
 int runMain() {
+  planRun();
   if (opts::RunInput.empty() || opts::RunOutput.empty())
     return fail("cnnc run needs --input X.npy and --output Y.npy");
   if (opts::Weights.empty() && opts::RandomWeights < 0)
@@ -111,6 +124,7 @@ int runMain() {
 }
 
 int benchMain() {
+  planRun();
   if (opts::BenchFormat != "text" && opts::BenchFormat != "json")
     return fail("--format=" + opts::BenchFormat + " is not a format (use text or json)");
   Compiled c;

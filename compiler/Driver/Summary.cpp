@@ -89,7 +89,7 @@ std::string human(double v, const char *const units[], int n, double base) {
 
 } // namespace
 
-void printSummaryText(const ir::Graph &g, const ModelInfo &info, int64_t arenaBytes,
+void printSummaryText(const ir::Graph &g, const ModelInfo &info, const ActivationMemory &mem,
                       llvm::raw_ostream &os) {
   std::vector<Row> rs = rows(g);
   size_t wName = 5, wType = 4, wShape = 12;
@@ -137,10 +137,11 @@ void printSummaryText(const ir::Graph &g, const ModelInfo &info, int64_t arenaBy
   os << "Input: " << listShape(g.input()->shape) << "  Output: " << listShape(g.output()->shape)
      << "\n";
   os << "Weights: " << human(weightBytes, byteUnits, 5, 1024)
-     << "  Activation arena: " << human(arenaBytes, byteUnits, 5, 1024) << "\n";
+     << "  Activation arena: " << human(mem.arenaBytes, byteUnits, 5, 1024)
+     << " (all layer outputs: " << human(mem.layerOutputBytes, byteUnits, 5, 1024) << ")\n";
 }
 
-void printSummaryMarkdown(const ir::Graph &g, const ModelInfo &info, int64_t arenaBytes,
+void printSummaryMarkdown(const ir::Graph &g, const ModelInfo &info, const ActivationMemory &mem,
                           llvm::raw_ostream &os) {
   std::vector<Row> rs = rows(g);
   int64_t totalMacs = 0;
@@ -161,10 +162,10 @@ void printSummaryMarkdown(const ir::Graph &g, const ModelInfo &info, int64_t are
   os << "\nTotal params: " << withCommas(info.totalParams) << " ("
      << human(info.totalParams, countUnits, 5, 1000) << "), total MACs: " << withCommas(totalMacs)
      << " (" << human(totalMacs, countUnits, 5, 1000)
-     << "), activation arena: " << human(arenaBytes, byteUnits, 5, 1024) << "\n";
+     << "), activation arena: " << human(mem.arenaBytes, byteUnits, 5, 1024) << "\n";
 }
 
-void printSummaryJSON(const ir::Graph &g, const ModelInfo &info, int64_t arenaBytes,
+void printSummaryJSON(const ir::Graph &g, const ModelInfo &info, const ActivationMemory &mem,
                       llvm::raw_ostream &os) {
   auto shape = [](const ir::Shape &s) {
     llvm::json::Array a;
@@ -188,7 +189,8 @@ void printSummaryJSON(const ir::Graph &g, const ModelInfo &info, int64_t arenaBy
                           {"output_shape", shape(g.output()->shape)},
                           {"total_params", info.totalParams},
                           {"total_macs", totalMacs},
-                          {"peak_activation_bytes", arenaBytes},
+                          {"peak_activation_bytes", mem.arenaBytes},
+                          {"layer_output_bytes", mem.layerOutputBytes},
                           {"layers", std::move(layers)}};
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
 }

@@ -10,11 +10,13 @@
 //===----------------------------------------------------------------------===//
 #include "CodeGen/CodeGen.h"
 #include "Driver/Driver.h"
+#include "Driver/Progress.h"
 #include "Driver/Summary.h"
 #include "Elaborate/Elaborate.h"
 #include "Frontend/ASTPrinter.h"
 #include "Frontend/Parser.h"
 #include "IR/DotPrinter.h"
+#include "IR/MemoryPlan.h"
 #include "IR/Printer.h"
 #include "IR/Verifier.h"
 #include "Support/AtomicFile.h"
@@ -75,7 +77,11 @@ cl::opt<EmitAction> Emit(
     cl::values(clEnumValN(EmitAction::AST, "ast", "the syntax tree"),
                clEnumValN(EmitAction::IR, "ir", "the traced tensor graph"),
                clEnumValN(EmitAction::IROpt, "ir-opt", "the graph after optimization"),
-               clEnumValN(EmitAction::Dot, "dot", "the graph as Graphviz"),
+               clEnumValN(EmitAction::Dot, "dot", "the traced graph as Graphviz"),
+               clEnumValN(EmitAction::DotOpt, "dot-opt",
+                          "the optimized graph as Graphviz (fused kernels, buffers)"),
+               clEnumValN(EmitAction::Memory, "memory",
+                          "the memory plan of the optimized graph (arena offsets)"),
                clEnumValN(EmitAction::LLVM, "llvm", "LLVM IR"),
                clEnumValN(EmitAction::Asm, "asm", "assembly"),
                clEnumValN(EmitAction::Obj, "obj", "an object file (the default with -o)"),
@@ -91,6 +97,10 @@ cl::opt<std::string> EntryName("name", cl::desc("Prefix of the C entry point "
 // Registered as --cnnc-color and renamed to --color in main().
 cl::opt<std::string> Color("cnnc-color", cl::desc("Colored diagnostics: auto, always, never"),
                            cl::init("auto"), cl::cat(Inspect), ALL_SUBS);
+cl::opt<bool> ShowProgress("progress",
+                           cl::desc("Show the current stage on one stderr line even when "
+                                    "stderr is not a terminal"),
+                           cl::cat(Compile), ALL_SUBS);
 
 cl::opt<std::string> RunInput("input", cl::desc("Input tensor (.npy, float32)"),
                               cl::value_desc("X.npy"), cl::cat(Running), cl::sub(RunCmd));
@@ -129,13 +139,19 @@ bool isCIdentifier(const std::string &s) {
   return true;
 }
 
+[[noreturn]] void internalError(const Twine &msg) {
+  progress::clear();
+  reportInternalError(msg);
+}
+
 int userError(const Twine &msg) {
-  errs() << "cnnc: error: " << msg << "\n";
+  progress::errs() << "cnnc: error: " << msg << "\n";
   return kExitUserError;
 }
 
 /// Writes text output to a file atomically, or to stdout for "-".
 int writeText(const std::string &path, const std::function<void(raw_ostream &)> &fn) {
+  progress::clear();
   if (path.empty() || path == "-") {
     fn(outs());
     outs().flush();
@@ -155,6 +171,7 @@ Expected<weights::WeightSet> loadWeights(const ir::Graph &g, bool required) {
   if (!opts::Weights.empty() && opts::RandomWeights >= 0)
     return createStringError(inconvertibleErrorCode(),
                              "--weights and --random-weights cannot be used together");
+  progress::enter("reading weights");
   if (opts::Weights.empty()) {
     if (opts::RandomWeights >= 0)
       return weights::randomWeights(g, opts::RandomWeights);
@@ -180,7 +197,7 @@ Expected<weights::WeightSet> loadWeights(const ir::Graph &g, bool required) {
     return createStringError(inconvertibleErrorCode(), out);
   }
   for (const auto &w : warnings)
-    errs() << "cnnc: warning: " << opts::Weights << ": " << w << "\n";
+    progress::errs() << "cnnc: warning: " << opts::Weights << ": " << w << "\n";
   return std::move(*ws);
 }
 
@@ -203,6 +220,7 @@ std::unique_ptr<ir::Graph> compileToGraph(SourceMgr &sm, DiagEngine &diags, Mode
     return nullptr;
   }
   unsigned id = sm.AddNewSourceBuffer(std::move(*buf), SMLoc());
+  progress::enter("parsing");
   auto file = parseFile(id, diags);
   if (!file)
     return nullptr;
@@ -212,13 +230,26 @@ std::unique_ptr<ir::Graph> compileToGraph(SourceMgr &sm, DiagEngine &diags, Mode
   }
   ElaborateOptions eo;
   eo.modelName = opts::Model;
+  progress::enter("elaborating");
   auto g = elaborate(*file, diags, eo, info);
   if (!g)
     return nullptr;
   auto problems = ir::verifyGraph(*g);
   if (!problems.empty())
-    reportInternalError("the traced graph does not verify: " + problems[0]);
+    internalError("the traced graph does not verify: " + problems[0]);
   return g;
+}
+
+/// Runs the pass pipeline on `g` for a stage that does not need the real
+/// weights (the graph's structure does not depend on their values): the
+/// --weights file when given, random ones otherwise. 0 or the exit code.
+static int optimizeWithWeights(ir::Graph &g) {
+  auto ws = loadWeights(g, /*required=*/false);
+  if (!ws)
+    return userError(toString(ws.takeError()));
+  if (Error e = optimizeGraph(g, *ws))
+    return userError(toString(std::move(e)));
+  return 0;
 }
 
 static int compileMain() {
@@ -227,12 +258,21 @@ static int compileMain() {
                      " (use -O0 to -O3)");
   if (!opts::EntryName.empty() && !isCIdentifier(opts::EntryName))
     return userError("--name '" + opts::EntryName + "' is not a C identifier");
+  auto action = opts::Emit.getValue();
+  bool toCode = action == EmitAction::None || action == EmitAction::Obj ||
+                action == EmitAction::Asm || action == EmitAction::LLVM;
+  if (action == EmitAction::AST)
+    progress::plan({"parsing"});
+  else if (opts::Summary.getNumOccurrences() || !toCode)
+    progress::plan({"parsing", "elaborating", "reading weights", "optimizing the graph"});
+  else
+    progress::plan({"parsing", "elaborating", "reading weights", "optimizing the graph",
+                    "generating code", "optimizing LLVM IR", "emitting code"});
   SourceMgr sm;
-  DiagEngine diags(sm);
+  DiagEngine diags(sm, progress::errs());
   diags.setColors(opts::Color == "always" ||
                   (opts::Color == "auto" && sys::Process::StandardErrHasColors()));
   ModelInfo info;
-  auto action = opts::Emit.getValue();
   auto g = compileToGraph(sm, diags, info, action == EmitAction::AST);
   if (!g)
     return kExitUserError;
@@ -241,29 +281,46 @@ static int compileMain() {
     std::string fmt = opts::Summary.empty() ? "text" : opts::Summary.getValue();
     if (fmt != "text" && fmt != "json" && fmt != "markdown")
       return userError("--summary=" + fmt + " is not a format (use text, json or markdown)");
-    int64_t arena = codegen::arenaBytes(*g);
+    // The arena is the optimized graph's (what the object file uses); the
+    // table shows the layers as written.
+    ActivationMemory mem;
+    mem.layerOutputBytes = ir::planMemory(*g, [](const ir::Node &) { return 0; }).valueBytes;
+    auto opt = g->clone();
+    if (int rc = optimizeWithWeights(*opt))
+      return rc;
+    mem.arenaBytes = codegen::arenaBytes(*opt);
     return writeText(opts::Output, [&](raw_ostream &os) {
       if (fmt == "json")
-        printSummaryJSON(*g, info, arena, os);
+        printSummaryJSON(*g, info, mem, os);
       else if (fmt == "markdown")
-        printSummaryMarkdown(*g, info, arena, os);
+        printSummaryMarkdown(*g, info, mem, os);
       else
-        printSummaryText(*g, info, arena, os);
+        printSummaryText(*g, info, mem, os);
     });
   }
   if (action == EmitAction::IR)
     return writeText(opts::Output, [&](raw_ostream &os) { ir::printGraph(*g, os); });
-  if (action == EmitAction::IROpt) {
-    // Weights are folded by some passes; without a file, random ones stand in.
-    auto ws = loadWeights(*g, /*required=*/false);
-    if (!ws)
-      return userError(toString(ws.takeError()));
-    if (Error e = optimizeGraph(*g, *ws))
-      return userError(toString(std::move(e)));
-    return writeText(opts::Output, [&](raw_ostream &os) { ir::printGraph(*g, os); });
+  if (action == EmitAction::Dot) {
+    ir::MemoryPlan plan = codegen::memoryPlan(*g);
+    return writeText(opts::Output, [&](raw_ostream &os) { ir::printDot(*g, os, &plan); });
   }
-  if (action == EmitAction::Dot)
-    return writeText(opts::Output, [&](raw_ostream &os) { ir::printDot(*g, os); });
+  // Everything below sees the optimized graph.
+  if (action == EmitAction::IROpt || action == EmitAction::DotOpt ||
+      action == EmitAction::Memory || action == EmitAction::Header) {
+    if (int rc = optimizeWithWeights(*g))
+      return rc;
+    if (action == EmitAction::IROpt)
+      return writeText(opts::Output, [&](raw_ostream &os) { ir::printGraph(*g, os); });
+    if (action == EmitAction::DotOpt || action == EmitAction::Memory) {
+      ir::MemoryPlan plan = codegen::memoryPlan(*g);
+      return writeText(opts::Output, [&](raw_ostream &os) {
+        if (action == EmitAction::Memory)
+          ir::printMemoryPlan(*g, plan, os);
+        else
+          ir::printDot(*g, os, &plan);
+      });
+    }
+  }
 
   codegen::Options co = codegenOptions();
   if (action == EmitAction::Header)
@@ -281,9 +338,11 @@ static int compileMain() {
   auto tm = codegen::createTargetMachine(co);
   if (!tm)
     return userError(toString(tm.takeError()));
+  progress::enter("generating code");
   auto mod = codegen::buildModule(*g, *ws, ctx, co);
   if (!mod)
-    reportInternalError(toString(mod.takeError()));
+    internalError(toString(mod.takeError()));
+  progress::enter("optimizing LLVM IR");
   codegen::optimizeModule(**mod, **tm, co.optLevel);
 
   if (!opts::HeaderOut.empty())
@@ -300,8 +359,10 @@ static int compileMain() {
     out = kind == codegen::FileKind::Object ? sys::path::stem(opts::Input).str() + ".o" : "-";
   if (kind == codegen::FileKind::Object && out == "-" && isatty(1))
     return userError("refusing to write an object file to a terminal; use -o FILE.o");
+  progress::enter("emitting code");
   if (Error e = codegen::emitFile(**mod, **tm, kind, out))
     return userError(toString(std::move(e)));
+  progress::clear();
   return 0;
 }
 
@@ -312,6 +373,7 @@ int main(int argc, char **argv) {
   sys::PrintStackTraceOnErrorSignal(argv[0]);
   sys::AddSignalHandler(
       [](void *) {
+        progress::clear();
         errs() << "cnnc: internal compiler error: crashed\n"
                << "cnnc: note: this is a bug in cnnc; please report it with the input file\n";
         errs().flush();
@@ -319,7 +381,7 @@ int main(int argc, char **argv) {
       },
       nullptr);
   install_fatal_error_handler([](void *, const char *reason, bool) {
-    reportInternalError(reason);
+    internalError(reason);
   });
   InitializeNativeTarget();
   InitializeNativeTargetAsmPrinter();
@@ -345,7 +407,7 @@ int main(int argc, char **argv) {
           argc, argv,
           "cnnc - compiles CNN models written as PyTorch code to native code\n\n"
           "  cnnc MODEL.cnn --summary[=text|json]\n"
-          "  cnnc MODEL.cnn --emit=ast|ir|ir-opt|dot|llvm|asm|obj|header [-o OUT]\n"
+          "  cnnc MODEL.cnn --emit=ast|ir|ir-opt|dot|dot-opt|memory|llvm|asm|obj|header [-o OUT]\n"
           "  cnnc MODEL.cnn --weights W.safetensors -o model.o [--header model.h]\n"
           "  cnnc run MODEL.cnn --weights W.safetensors --input X.npy --output Y.npy\n"
           "  cnnc bench MODEL.cnn [--weights W.safetensors] [--threads N]\n",
@@ -357,13 +419,12 @@ int main(int argc, char **argv) {
   }
   if (opts::Input.empty())
     return userError("no input file (usage: cnnc MODEL.cnn ...; see cnnc --help)");
+  progress::enable(opts::ShowProgress);
   try {
-    if (opts::RunCmd)
-      return runMain();
-    if (opts::BenchCmd)
-      return benchMain();
-    return compileMain();
+    int rc = opts::RunCmd ? runMain() : opts::BenchCmd ? benchMain() : compileMain();
+    progress::clear();
+    return rc;
   } catch (std::exception &e) {
-    reportInternalError(std::string("uncaught exception: ") + e.what());
+    internalError(std::string("uncaught exception: ") + e.what());
   }
 }

@@ -1,0 +1,64 @@
+//===- Progress.cpp - the one-line progress display of long compiles ------===//
+#include "Driver/Progress.h"
+
+#include "llvm/Support/Process.h"
+
+#include <algorithm>
+
+namespace cnnc::progress {
+namespace {
+
+bool enabled = false;
+bool shown = false;
+std::vector<std::string> stages;
+
+/// Forwards to llvm::errs() after erasing the progress line.
+class ClearingStream : public llvm::raw_ostream {
+public:
+  ClearingStream() { SetUnbuffered(); }
+
+private:
+  void write_impl(const char *ptr, size_t size) override {
+    clear();
+    llvm::errs().write(ptr, size);
+    pos_ += size;
+  }
+  uint64_t current_pos() const override { return pos_; }
+  uint64_t pos_ = 0;
+};
+
+} // namespace
+
+void enable(bool forced) {
+  enabled = forced || llvm::sys::Process::StandardErrIsDisplayed();
+}
+
+void plan(std::vector<std::string> s) { stages = std::move(s); }
+
+void enter(llvm::StringRef stage) {
+  if (!enabled)
+    return;
+  auto it = std::find(stages.begin(), stages.end(), stage);
+  // Carriage return + "erase to end of line", then the new text; no newline.
+  llvm::errs() << "\r\x1b[Kcnnc: ";
+  if (it != stages.end())
+    llvm::errs() << "[" << (it - stages.begin() + 1) << "/" << stages.size() << "] ";
+  llvm::errs() << stage;
+  llvm::errs().flush();
+  shown = true;
+}
+
+void clear() {
+  if (!shown)
+    return;
+  shown = false;
+  llvm::errs() << "\r\x1b[K";
+  llvm::errs().flush();
+}
+
+llvm::raw_ostream &errs() {
+  static ClearingStream stream;
+  return stream;
+}
+
+} // namespace cnnc::progress
