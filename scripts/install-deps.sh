@@ -10,7 +10,9 @@ PACKAGES=(
   antlr4 libantlr4-runtime-dev
   nlohmann-json3-dev zlib1g-dev libzstd-dev libedit-dev libxml2-dev libcurl4-openssl-dev
   python3-torch python3-numpy python3-torchvision
+  python3-pil   # image inputs of tools/cnnc-check and cnnc-make-input
   graphviz
+  groff-base    # test/docs renders the man page, docs/cnnc.1
 )
 # Benchmarks only (make bench): oneDNN for the direct-library comparison.
 if [[ "${CNNC_WITH_BENCH:-0}" == 1 ]]; then

@@ -73,9 +73,17 @@ CNNRT_API int cnnrt_parallel_for(int64_t n, cnnrt_task_fn fn, void *ctx);
 
 /* Number of threads parallel_for uses: n >= 1 sets it, n <= 0 restores the
  * default (the CNNRT_NUM_THREADS environment variable if set, else the
- * number of online CPUs). Takes effect at the next parallel_for. */
+ * value of cnnrt_set_default_threads, else the number of online CPUs).
+ * Takes effect at the next parallel_for. */
 CNNRT_API void cnnrt_set_num_threads(int n);
 CNNRT_API int cnnrt_get_num_threads(void);
+
+/* The default above, for programs that know better than the CPU count (the
+ * THREADS option of cnnc_add_model calls it from a constructor): n >= 1
+ * replaces the number of online CPUs, n <= 0 restores it. The environment
+ * variable CNNRT_NUM_THREADS and cnnrt_set_num_threads still take
+ * precedence, in that order of increasing priority. */
+CNNRT_API void cnnrt_set_default_threads(int n);
 
 /* Text for an error code returned by a model entry point; never NULL
  * ("unknown error" for codes this runtime does not know). */

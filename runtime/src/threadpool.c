@@ -34,6 +34,7 @@ static Pool pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
                     0, 0};
 static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
 static int requested_threads; /* 0: default; guarded by run_lock */
+static int builtin_default;   /* cnnrt_set_default_threads; guarded by run_lock */
 static _Thread_local int in_parallel;
 
 static void run_chunk(cnnrt_task_fn fn, void *ctx, int64_t n, int nchunks,
@@ -77,6 +78,7 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
+/* Called with run_lock held. */
 static int default_threads(void) {
   const char *env = getenv("CNNRT_NUM_THREADS");
   if (env) {
@@ -84,6 +86,8 @@ static int default_threads(void) {
     if (v >= 1)
       return v > 1024 ? 1024 : v;
   }
+  if (builtin_default > 0)
+    return builtin_default;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   return cpus >= 1 ? (cpus > 1024 ? 1024 : (int)cpus) : 1;
 }
@@ -181,6 +185,12 @@ int cnnrt_parallel_for(int64_t n, cnnrt_task_fn fn, void *ctx) {
 void cnnrt_set_num_threads(int n) {
   pthread_mutex_lock(&run_lock);
   requested_threads = n > 1024 ? 1024 : (n > 0 ? n : 0);
+  pthread_mutex_unlock(&run_lock);
+}
+
+void cnnrt_set_default_threads(int n) {
+  pthread_mutex_lock(&run_lock);
+  builtin_default = n > 1024 ? 1024 : (n > 0 ? n : 0);
   pthread_mutex_unlock(&run_lock);
 }
 
