@@ -18,6 +18,11 @@ per-round medians. cnnc is timed by `cnnc bench --format=json --threads T`
 with torch.set_num_threads(T), eval mode and torch.no_grad(); oneDNN by
 onednn_bench with --threads T (and OMP_NUM_THREADS=T).
 
+For models, the same rounds also time cnnc with the fusion passes disabled
+(--disable-pass=fuse-residual-add,fuse-activation,concat-in-place), and a
+second table gives fused vs unfused latency with the planned activation arena
+next to one-buffer-per-value and the sum of all layer outputs.
+
 GFLOP/s is 2*MACs/median time; "% peak" divides it by the one-thread FMA peak
 (bench/fma_peak.c) times T. Ratios are time ratios: cnnc/PyTorch = cnnc's ms
 over PyTorch's ms, so below 1 means cnnc is faster.
@@ -144,11 +149,34 @@ def run_json(cmd, env=None, timeout=None):
         raise EngineError("not JSON: %r" % p.stdout[:200])
 
 
-def cnnc_round(args, case, threads, runs):
+# The fusion passes; "unfused" rounds disable them (fold-batchnorm and
+# eliminate-identities stay: they change what is computed, not how).
+FUSION_PASSES = "fuse-residual-add,fuse-activation,concat-in-place"
+
+
+def cnnc_round(args, case, threads, runs, extra=()):
     cmd = [args.cnnc, "bench", case["path"], "--random-weights", "1",
-           "--threads", str(threads), "--runs", str(runs), "--format=json"]
+           "--threads", str(threads), "--runs", str(runs), "--format=json"] + list(extra)
     env = dict(os.environ, CNNC_THREADS=str(threads), CNNRT_NUM_THREADS=str(threads))
     return run_json(cmd, env=env, timeout=args.case_timeout)
+
+
+def memory_figures(args, case):
+    """Planned arena, one-buffer-per-value total and the sum of all layer
+    outputs (cnnc --emit=memory / --summary=json)."""
+    p = subprocess.run([args.cnnc, case["path"], "--emit=memory", "--random-weights", "1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    m = re.match(r"memory plan @\S+: arena (\d+) bytes \(one buffer per value: (\d+)",
+                 p.stdout)
+    if p.returncode or not m:
+        return {}
+    out = {"arena_bytes": int(m.group(1)), "naive_arena_bytes": int(m.group(2))}
+    try:
+        out["layer_output_bytes"] = run_json(
+            [args.cnnc, case["path"], "--summary=json"])["layer_output_bytes"]
+    except (EngineError, KeyError):
+        pass
+    return out
 
 
 def onednn_round(args, case, threads, runs):
@@ -292,7 +320,10 @@ def measure_case(args, case, threads, log):
             res["onednn_error"] = str(e)
             log("    onednn: %s" % e)
 
-    rounds = {"cnnc": [], "torch": [], "onednn": []}
+    unfused = case["suite"] == "models" and cnnc_runs
+    if case["suite"] == "models":
+        res.update(memory_figures(args, case))
+    rounds = {"cnnc": [], "torch": [], "onednn": [], "unfused": []}
     for _ in range(args.rounds):
         if cnnc_runs:
             try:
@@ -300,6 +331,14 @@ def measure_case(args, case, threads, log):
             except EngineError as e:
                 res["cnnc_error"] = str(e)
                 cnnc_runs = None
+        if unfused:
+            try:
+                rounds["unfused"].append(cnnc_round(
+                    args, case, threads, cnnc_runs,
+                    ["--disable-pass=" + FUSION_PASSES])["median_ms"])
+            except EngineError as e:
+                res["unfused_error"] = str(e)
+                unfused = False
         if torch_case:
             torch.set_num_threads(threads)
             rounds["torch"].append(torch_case.time_runs(torch_runs, 4 * args.round_ms))
@@ -330,6 +369,8 @@ def add_derived(res, peak_1t):
         res[k + "_pct_peak"] = (100 * res[k + "_gflops"] / peak
                                 if (peak and res[k + "_gflops"]) else None)
     c = res["cnnc_ms"]
+    u = res.get("unfused_ms")
+    res["unfused_over_fused"] = u / c if (c and u) else None
     res["cnnc_over_torch"] = c / res["torch_ms"] if (c and res["torch_ms"]) else None
     res["cnnc_over_onednn"] = c / res["onednn_ms"] if (c and res["onednn_ms"]) else None
 
@@ -382,6 +423,38 @@ def render_text(results):
     for n, row in enumerate(rows):
         cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
         out.append("  ".join(cells))
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+PASS_COLUMNS = ["model", "T", "fused ms", "unfused ms", "unfused/fused",
+                "arena KiB", "one buffer per value KiB", "all layer outputs KiB"]
+
+
+def pass_rows(results):
+    kib = lambda b: "-" if b is None else "%.0f" % (b / 1024.0)  # noqa: E731
+    return [[r["name"], str(r["threads"]), fmt_ms(r["cnnc_ms"]), fmt_ms(r.get("unfused_ms")),
+             fmt(r.get("unfused_over_fused"), ".2f"), kib(r.get("arena_bytes")),
+             kib(r.get("naive_arena_bytes")), kib(r.get("layer_output_bytes"))]
+            for r in results if r["suite"] == "models"]
+
+
+def render_passes(results, markdown=False):
+    """Fusion on vs off (same run) and the planned arena vs the naive total."""
+    rows = pass_rows(results)
+    if not rows:
+        return ""
+    if markdown:
+        out = ["| " + " | ".join(PASS_COLUMNS) + " |",
+               "|" + "|".join(["---"] + ["---:"] * (len(PASS_COLUMNS) - 1)) + "|"]
+        return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows])
+    rows = [PASS_COLUMNS] + rows
+    widths = [max(len(row[i]) for row in rows) for i in range(len(PASS_COLUMNS))]
+    out = []
+    for n, row in enumerate(rows):
+        out.append("  ".join([row[0].ljust(widths[0])] +
+                             [c.rjust(w) for c, w in zip(row[1:], widths[1:])]))
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
@@ -607,6 +680,10 @@ def main():
 
     text = render_text(results)
     print(text)
+    passes = render_passes(results)
+    if passes:
+        print()
+        print(passes)
     report = {
         "started": started,
         "seconds": round(time.time() - t_start, 1),
@@ -623,6 +700,7 @@ def main():
                      "filter": args.filter},
         "results": results,
         "table_markdown": render_markdown(results),
+        "passes_markdown": render_passes(results, markdown=True),
     }
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     tmp = out + ".tmp"
@@ -634,6 +712,8 @@ def main():
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(render_markdown(results) + "\n")
+            if render_passes(results):
+                f.write("\n" + render_passes(results, markdown=True) + "\n")
     if args.keep:
         log("layer models kept in %s" % workdir)
     else:
