@@ -14,7 +14,8 @@
 //     RH*RV input-vector loads, RK weight broadcasts and RK*RH*RV FMAs.
 //     Bias and the fused epilogue (activations, residual adds) are applied
 //     in registers; the last, partial vector of a row is stored with a
-//     constant mask.
+//     constant mask. A fused pooling (ConvPool.cpp) reads the conv output
+//     from scratch, block by block right after it is computed.
 // A 1x1, stride-1, unpadded convolution is treated as one long row (H*W
 // columns) so no lanes are wasted at row ends.
 //
@@ -36,7 +37,7 @@ namespace cnnc::codegen {
 namespace {
 
 bool convGeom(const ir::Node &n, ConvGeom &g) {
-  const ir::Shape &xs = n.operands[0]->shape, &ys = n.shape;
+  const ir::Shape &xs = n.operands[0]->shape, ys = n.opShape();
   if (xs.size() != 4 || ys.size() != 4)
     return false;
   const ir::Attrs &a = n.attrs;
@@ -71,7 +72,13 @@ int64_t kernelScratchBytes(const ir::Node &n) {
     return 0;
   // The widest vector gives the largest layout (see convInputLayout).
   int64_t bytes = convInputLayout(g, 16).floats() * 4;
-  return (bytes + 63) / 64 * 64;
+  return (bytes + 63) / 64 * 64 + poolScratchBytes(n);
+}
+
+int64_t poolScratchBytes(const ir::Node &n) {
+  if (n.kind != ir::OpKind::Conv2d || !n.pooling())
+    return 0;
+  return (ir::numElements(n.opShape()) * 4 + 63) / 64 * 64;
 }
 
 Error lowerConv2dDirect(Kernel &k) {
@@ -178,7 +185,29 @@ Error lowerConv2dDirect(Kernel &k) {
   }
 
   // --- 2. the tiles ---------------------------------------------------------
-  const int64_t KB = ceilDiv(g.Kg, RK), RB = ceilDiv(g.OH, RH);
+  // A fused pooling: the tiles write the conv output into scratch and each
+  // work item pools its rows right after computing them, when its rows hold
+  // whole pooling windows: a row block of RH rows (RH a multiple of the
+  // window height s), or a band of s rows computed as s/RH row blocks (rows
+  // past the last whole window are then not computed at all). Otherwise
+  // the whole output is pooled afterwards.
+  const ir::EpilogueStep *pool = n.pooling();
+  PoolGeom Y = poolGeom(n);
+  Value *convOut = k.out;
+  if (pool)
+    convOut = b.CreateInBoundsGEP(
+        b.getInt8Ty(), k.scratch,
+        i64(kernelScratchBytes(n) - poolScratchBytes(n)), "conv.out");
+  const int64_t ps = pool ? pool->window[0] : 1;
+  bool poolPerBlock = pool && CB == 1 && Y.OH == g.OH && (RH % ps == 0 || ps % RH == 0);
+  bool band = poolPerBlock && RH < ps; // items of ps rows, ps/RH row blocks each
+  if (pool && getenv("CNNC_CONV_DEBUG"))
+    errs() << "conv " << n.name << ": fused " << ir::opName(pool->kind) << " "
+           << (band ? "per band of rows" : poolPerBlock ? "per row block" : "after the conv")
+           << "\n";
+
+  const int64_t rowStep = band ? ps : RH; // output rows per work item
+  const int64_t KB = ceilDiv(g.Kg, RK), RB = band ? Y.OHp : ceilDiv(g.OH, RH);
   const int64_t NV = L.NV;
   const int64_t items = g.N * g.G * KB * RB;
   Function *fmuladd =
@@ -354,13 +383,28 @@ Error lowerConv2dDirect(Kernel &k) {
         Value *gIdx = b.CreateURem(t, i64(g.G));
         Value *nIdx = b.CreateUDiv(t, i64(g.G));
         Value *k0 = mulc(kb, RK);
-        Value *oh0 = mulc(rb, RH);
-        int64_t kRem = g.Kg % RK, hRem = g.OH % RH;
+        Value *oh0 = mulc(rb, rowStep);
+        int64_t kRem = g.Kg % RK, hRem = band ? 0 : g.OH % RH;
         Function *f = b.GetInsertBlock()->getParent();
         BasicBlock *done = BasicBlock::Create(ctx, "tile.done", f);
         // Variant dispatch on (last channel block?, last row block?).
         auto variant = [&](int64_t rk, int64_t rh) {
-          emitRowBlock(caps, nIdx, gIdx, k0, rk, oh0, rh);
+          if (band)
+            for (int64_t j = 0; j < ps / RH; ++j)
+              emitRowBlock(caps, nIdx, gIdx, k0, rk, k.add(oh0, j * RH), RH);
+          else
+            emitRowBlock(caps, nIdx, gIdx, k0, rk, oh0, rh);
+          if (poolPerBlock) {
+            // Pooled rows whose windows lie in [oh0, oh0 + rh).
+            int64_t s = ps;
+            int64_t rows = band ? 1 : std::min(rh / s, Y.OHp);
+            Value *plane = k.add(mulc(nIdx, g.K), k.add(mulc(gIdx, g.Kg), k0));
+            // (oh0 is a multiple of s, so these rows are all < OHp.)
+            Value *p0 = b.CreateUDiv(oh0, i64(s));
+            if (rows > 0)
+              emitPoolRows(k, *pool, Y, caps[1], caps[1 + n.operands.size()], plane, rk, p0,
+                           rows);
+          }
           b.CreateBr(done);
         };
         auto splitRows = [&](int64_t rk) {
@@ -390,10 +434,13 @@ Error lowerConv2dDirect(Kernel &k) {
         b.SetInsertPoint(done);
       });
   };
-  // Captures: scratch, out, the residual operands, the channel block.
-  std::vector<Value *> captures{k.scratch, k.out};
+  // Captures: scratch, out (the conv output in scratch when a pooling is
+  // fused), the residual operands, [the pooled output,] the channel block.
+  std::vector<Value *> captures{k.scratch, convOut};
   for (size_t i = 1; i < n.operands.size(); ++i)
     captures.push_back(k.in[i]);
+  if (poolPerBlock)
+    captures.push_back(k.out);
   if (CB == 1)
     runItems(captures);
   else // channel blocks in order, each over the whole pool
@@ -402,6 +449,11 @@ Error lowerConv2dDirect(Kernel &k) {
       c.push_back(b.CreateIntToPtr(cbi, b.getPtrTy()));
       runItems(c);
     });
+  if (pool && !poolPerBlock) // pool the whole conv output, plane by plane
+    emitParallelFor(k, g.N * g.K, {convOut, k.out}, double(g.N * g.K) * Y.OH * Y.OW,
+                    [&](ArrayRef<Value *> caps, Value *plane) {
+                      emitPoolRows(k, *pool, Y, caps[0], caps[1], plane, 1, i64(0), Y.OHp);
+                    });
   return Error::success();
 }
 

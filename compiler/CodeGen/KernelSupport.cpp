@@ -98,6 +98,8 @@ Value *emitEpilogue(Kernel &k, Value *v, ArrayRef<Value *> operandPtrs,
                     Value *idx, Constant *mask) {
   IRBuilder<> &b = k.b;
   for (const ir::EpilogueStep &st : k.node.epilogue) {
+    if (ir::isPooling(st.kind)) // applied by the conv kernel (ConvPool.cpp)
+      continue;
     if (st.kind != ir::OpKind::Add) {
       v = emitActivation(b, k.m, st.kind, st.alpha, st.beta, v);
       continue;

@@ -17,6 +17,8 @@ Error lowerConv2d(Kernel &k) {
   if (k.scratch) // the fast path (ConvDirect.cpp)
     return lowerConv2dDirect(k);
   const ir::Node &n = k.node;
+  if (n.pooling())
+    return k.error("internal error: a fused pooling needs the direct kernel");
   const ir::Shape &xs = n.operands[0]->shape, &ys = n.shape;
   if (xs.size() != 4 || ys.size() != 4)
     return k.error("expected 4-d input and output");

@@ -162,6 +162,20 @@ llvm::Error lowerBinary(Kernel &k); // add, mul
 llvm::Error lowerSoftmax(Kernel &k); // softmax, log_softmax
 llvm::Error lowerConcat(Kernel &k);
 llvm::Error lowerConv2dDirect(Kernel &k);
+/// A pooling fused into a conv (ConvPool.cpp): the conv's own output is
+/// OH x OW per plane, the pooled one OHp x OWp, windows SH x SW.
+struct PoolGeom {
+  int64_t OH = 0, OW = 0, OHp = 0, OWp = 0, SH = 1, SW = 1;
+};
+PoolGeom poolGeom(const ir::Node &conv);
+/// Pools rows [p0, p0 + rows) of `planes` consecutive planes from plane0:
+/// `src` holds the conv output, `dst` the pooled output (NCHW planes).
+void emitPoolRows(Kernel &k, const ir::EpilogueStep &pool, const PoolGeom &y,
+                  llvm::Value *src, llvm::Value *dst, llvm::Value *plane0,
+                  int64_t planes, llvm::Value *p0, int64_t rows);
+/// Scratch a conv with a fused pooling adds for its own output (the last
+/// poolScratchBytes(n) bytes of kernelScratchBytes(n)), or 0.
+int64_t poolScratchBytes(const ir::Node &n);
 llvm::Error lowerLinearPacked(Kernel &k);
 llvm::Error lowerMaxPool2dVector(Kernel &k);
 

@@ -44,6 +44,9 @@ std::string storageText(const Graph &g, const Node &n, const MemoryPlan &p) {
 std::string stepText(const EpilogueStep &st) {
   if (st.kind == OpKind::Add)
     return "+ residual";
+  if (isPooling(st.kind))
+    return std::string(opName(st.kind)) + " " + std::to_string(st.window[0]) + "x" +
+           std::to_string(st.window[1]);
   return opName(st.kind);
 }
 

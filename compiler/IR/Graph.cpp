@@ -1,5 +1,6 @@
 //===- Graph.cpp - construction and queries of the tensor graph -----------===//
 #include "IR/Graph.h"
+#include "IR/ShapeInference.h"
 
 #include <algorithm>
 #include <unordered_map>
@@ -94,7 +95,7 @@ int64_t Node::macs() const {
     if (!w)
       return 0;
     int64_t perOut = w->shape[1] * w->shape[2] * w->shape[3];
-    return numElements(shape) * perOut;
+    return numElements(opShape()) * perOut;
   }
   case OpKind::Linear: {
     const Param *w = param("weight");
@@ -170,6 +171,28 @@ bool isActivation(OpKind k) {
   default:
     return false;
   }
+}
+
+bool isPooling(OpKind k) { return k == OpKind::MaxPool2d || k == OpKind::AvgPool2d; }
+
+const EpilogueStep *Node::pooling() const {
+  for (const EpilogueStep &s : epilogue)
+    if (isPooling(s.kind))
+      return &s;
+  return nullptr;
+}
+
+Shape Node::opShape() const {
+  const EpilogueStep *p = pooling();
+  if (!p || kind != OpKind::Conv2d || operands.empty() || operands[0]->shape.size() != 4 ||
+      shape.size() != 4)
+    return shape;
+  const Shape &x = operands[0]->shape;
+  return Shape{shape[0], shape[1],
+               slidingWindowOutput(x[2], attrs.kernel[0], attrs.stride[0], attrs.padding[0],
+                                   attrs.dilation[0], false),
+               slidingWindowOutput(x[3], attrs.kernel[1], attrs.stride[1], attrs.padding[1],
+                                   attrs.dilation[1], false)};
 }
 
 size_t Node::numOpOperands() const {

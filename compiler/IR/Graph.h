@@ -54,6 +54,8 @@ enum class OpKind {
 const char *opName(OpKind k);
 /// Elementwise unary activation (Relu ... Hardswish).
 bool isActivation(OpKind k);
+/// MaxPool2d or AvgPool2d.
+bool isPooling(OpKind k);
 
 struct Param {
   std::string key; ///< state_dict key, e.g. "features.0.weight"
@@ -88,6 +90,10 @@ struct EpilogueStep {
   OpKind kind = OpKind::Relu;
   double alpha = 0.0, beta = 0.0; ///< activation attributes (see Attrs)
   unsigned operand = 0;           ///< Add: index into Node::operands
+  /// MaxPool2d / AvgPool2d (conv only, always the last step): a pooling
+  /// with kernel == stride == window, no padding, floor mode; the node's
+  /// shape is then the pooled shape (opShape() is the conv's own).
+  int64_t window[2] = {1, 1};
   std::string from;               ///< name of the fused node, for messages
 };
 
@@ -105,6 +111,10 @@ struct Node {
 
   /// Operands of the op itself (without the epilogue's residual operands).
   size_t numOpOperands() const;
+  /// The epilogue's pooling step, or nullptr.
+  const EpilogueStep *pooling() const;
+  /// The op's own output shape: `shape` unless a pooling step is fused.
+  Shape opShape() const;
 
   /// The param with this suffix ("weight", "bias", ...), or nullptr.
   const Param *param(const std::string &suffix) const;

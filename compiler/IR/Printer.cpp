@@ -85,7 +85,9 @@ std::string epilogueText(const Node &n) {
       continue;
     }
     t += opName(st.kind);
-    if (st.kind == OpKind::LeakyRelu)
+    if (isPooling(st.kind))
+      t += "{kernel=[" + std::to_string(st.window[0]) + ", " + std::to_string(st.window[1]) + "]}";
+    else if (st.kind == OpKind::LeakyRelu)
       t += "{negative_slope=" + number(st.alpha) + "}";
     else if (st.kind == OpKind::Elu)
       t += "{alpha=" + number(st.alpha) + "}";

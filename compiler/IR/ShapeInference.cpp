@@ -46,9 +46,13 @@ std::optional<Shape> inferShape(const Node &n, std::string &why) {
       why = "weight does not match the kernel size";
       return std::nullopt;
     }
-    return Shape{x[0], w->shape[0],
-                 slidingWindowOutput(x[2], a.kernel[0], a.stride[0], a.padding[0], a.dilation[0], false),
-                 slidingWindowOutput(x[3], a.kernel[1], a.stride[1], a.padding[1], a.dilation[1], false)};
+    Shape y{x[0], w->shape[0],
+            slidingWindowOutput(x[2], a.kernel[0], a.stride[0], a.padding[0], a.dilation[0], false),
+            slidingWindowOutput(x[3], a.kernel[1], a.stride[1], a.padding[1], a.dilation[1], false)};
+    if (const EpilogueStep *p = n.pooling()) // kernel == stride, no padding, floor
+      for (int d = 0; d < 2; ++d)
+        y[2 + d] = slidingWindowOutput(y[2 + d], p->window[d], p->window[d], 0, 1, false);
+    return y;
   }
   case OpKind::MaxPool2d:
   case OpKind::AvgPool2d: {

@@ -37,9 +37,13 @@ std::vector<std::string> verifyGraph(const Graph &g) {
       if (st.kind == OpKind::Add) {
         if (st.operand < n.numOpOperands() || st.operand >= n.operands.size())
           bad(n, "epilogue add refers to operand " + std::to_string(st.operand));
-        else if (n.operands[st.operand]->shape != n.shape)
+        else if (n.operands[st.operand]->shape != n.opShape())
           bad(n, "epilogue add operand has shape " +
                      shapeToString(n.operands[st.operand]->shape));
+      } else if (isPooling(st.kind)) {
+        if (n.kind != OpKind::Conv2d || &st != &n.epilogue.back() || st.window[0] <= 0 ||
+            st.window[1] <= 0)
+          bad(n, "a fused pooling must be the last step of a conv2d's epilogue");
       } else if (!isActivation(st.kind)) {
         bad(n, std::string("epilogue step '") + opName(st.kind) + "' is not an activation");
       }

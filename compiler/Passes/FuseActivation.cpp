@@ -43,6 +43,11 @@ bool fuseActivation(PassContext &ctx) {
                             " (only conv2d and linear have an epilogue)");
       continue;
     }
+    if (p->pooling()) {
+      ctx.remark(false, nodeLabel(*act) + " not fused: " + nodeLabel(*p) +
+                            " already ends with a pooling");
+      continue;
+    }
     size_t users = g.users(p).size();
     if (users != 1 || p == g.output()) {
       ctx.remark(false, nodeLabel(*act) + " not fused into " + nodeLabel(*p) + ": " +

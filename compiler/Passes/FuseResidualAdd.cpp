@@ -41,6 +41,10 @@ Candidate candidate(ir::Graph &g, ir::Node *x, std::string &why) {
     why = nodeLabel(*p) + " has " + std::to_string(users) + " users";
     return {};
   }
+  if (p->pooling()) {
+    why = nodeLabel(*p) + " ends with a pooling";
+    return {};
+  }
   c.producer = p;
   return c;
 }

@@ -73,6 +73,7 @@ bool eliminateIdentities(PassContext &ctx);
 bool foldBatchNorm(PassContext &ctx);
 bool fuseResidualAdd(PassContext &ctx);
 bool fuseActivation(PassContext &ctx);
+bool fusePool(PassContext &ctx);
 bool concatInPlace(PassContext &ctx);
 
 // Shared by the fusion passes (FuseActivation.cpp).

@@ -1,0 +1,61 @@
+//===- ConvPool.cpp - pooling fused into a convolution's epilogue ---------===//
+//
+// The fuse-pool pass gives a conv2d a last epilogue step "maxpool2d" or
+// "avgpool2d" whose windows tile the conv output (kernel == stride, no
+// padding, floor mode). The direct convolution writes its output into
+// scratch and calls emitPoolRows for each block of output rows right after
+// computing it, so the pooling reads data that is still in cache and the
+// full-size output never occupies the arena. Max follows PyTorch's NaN
+// rule (a NaN wins); average divides by the window size.
+//
+//===----------------------------------------------------------------------===//
+#include "CodeGen/Lowering.h"
+
+using namespace llvm;
+
+namespace cnnc::codegen {
+
+PoolGeom poolGeom(const ir::Node &conv) {
+  PoolGeom y;
+  const ir::EpilogueStep *p = conv.pooling();
+  ir::Shape c = conv.opShape();
+  if (!p || c.size() != 4 || conv.shape.size() != 4)
+    return y;
+  y.OH = c[2];
+  y.OW = c[3];
+  y.OHp = conv.shape[2];
+  y.OWp = conv.shape[3];
+  y.SH = p->window[0];
+  y.SW = p->window[1];
+  return y;
+}
+
+void emitPoolRows(Kernel &k, const ir::EpilogueStep &pool, const PoolGeom &y, Value *src,
+                  Value *dst, Value *plane0, int64_t planes, Value *p0, int64_t rows) {
+  IRBuilder<> &b = k.b;
+  bool isMax = pool.kind == ir::OpKind::MaxPool2d;
+  forLoop(b, 0, planes, [&](Value *pl) {
+    Value *plane = k.add(plane0, pl);
+    Value *in = k.ptr(src, k.mul(plane, y.OH * y.OW));
+    Value *out = k.ptr(dst, k.mul(plane, y.OHp * y.OWp));
+    forLoop(b, 0, rows, [&](Value *r) {
+      Value *p = k.add(p0, r);
+      Value *inRow = k.ptr(in, k.mul(k.mul(p, y.SH), y.OW));
+      Value *outRow = k.ptr(out, k.mul(p, y.OWp));
+      forLoop(b, 0, y.OWp, [&](Value *q) {
+        Value *col = k.mul(q, y.SW);
+        Value *acc = nullptr;
+        for (int64_t i = 0; i < y.SH; ++i)
+          for (int64_t j = 0; j < y.SW; ++j) {
+            Value *v = k.load(inRow, k.add(col, i * y.OW + j));
+            acc = !acc ? v : isMax ? k.fmaxNaN(acc, v) : k.fadd(acc, v);
+          }
+        if (!isMax)
+          acc = b.CreateFDiv(acc, k.f(double(y.SH * y.SW)));
+        k.store(acc, outRow, q);
+      });
+    });
+  });
+}
+
+} // namespace cnnc::codegen
