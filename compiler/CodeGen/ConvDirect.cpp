@@ -62,6 +62,19 @@ bool convGeom(const ir::Node &n, ConvGeom &g) {
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/// Widest column group (in vectors) the grouped pointwise layout uses; the
+/// scratch size allows for it whatever the target.
+constexpr int64_t kMaxGroupVectors = 8;
+
+/// Whether a pointwise convolution (folded to one long row) reads its input
+/// in column groups of RV vectors (see lowerConv2dDirect).
+bool pointwiseGrouped(const ConvGeom &g, int64_t RV) {
+  if (getenv("CNNC_CONV_GROUPED") && *getenv("CNNC_CONV_GROUPED") == '0')
+    return false;
+  return g.H == 1 && g.OH == 1 && g.KH == 1 && g.KW == 1 && g.SW == 1 && g.PW == 0 &&
+         g.PH == 0 && g.OW == g.W && RV <= kMaxGroupVectors;
+}
+
 } // namespace
 
 int64_t kernelScratchBytes(const ir::Node &n) {
@@ -70,8 +83,12 @@ int64_t kernelScratchBytes(const ir::Node &n) {
   ConvGeom g;
   if (!convGeom(n, g))
     return 0;
-  // The widest vector gives the largest layout (see convInputLayout).
+  // The widest vector gives the largest layout (see convInputLayout); the
+  // grouped pointwise layout pads each row to whole groups of at most
+  // kMaxGroupVectors vectors.
   int64_t bytes = convInputLayout(g, 16).floats() * 4;
+  if (g.H == 1 && g.KH == 1 && g.KW == 1)
+    bytes = std::max(bytes, g.N * g.C * (ceilDiv(g.W, 16) * 16 + kMaxGroupVectors * 16) * 4);
   return (bytes + 63) / 64 * 64 + poolScratchBytes(n);
 }
 
@@ -138,8 +155,44 @@ Error lowerConv2dDirect(Kernel &k) {
   auto addc = [&](Value *a, int64_t c) { return k.add(a, c); };
   auto mulc = [&](Value *a, int64_t c) { return k.mul(a, c); };
 
+  // Pointwise convolutions (one long row) read the input as column groups
+  // of RV vectors with all channels of a group contiguous, [N][NG][C][GW]:
+  // the loop over input channels then streams one contiguous block instead
+  // of jumping a whole plane per channel (which also maps every channel's
+  // lines onto a few L1 sets).
+  const int64_t GW = RV * VL, NG = ceilDiv(L.NV, RV);
+  const bool grouped = pointwiseGrouped(g, RV);
+  if (grouped && getenv("CNNC_CONV_DEBUG"))
+    errs() << "conv " << n.name << ": pointwise input in column groups of " << RV
+           << " vectors\n";
+
   // --- 1. padded, phase-split input copy (parallel over planes) ----------
-  {
+  if (grouped) {
+    int64_t planes = g.N * g.C;
+    emitParallelFor(
+        k, planes, {k.in[0], k.scratch}, double(planes) * NG * GW * 0.5,
+        [&](ArrayRef<Value *> caps, Value *p) {
+          Value *nI = b.CreateUDiv(p, i64(g.C)), *cI = b.CreateURem(p, i64(g.C));
+          Value *src = gep(caps[0], mulc(p, g.W));
+          // Group q of this channel: ((n * NG + q) * C + c) * GW.
+          auto dstOf = [&](Value *q) {
+            return gep(caps[1], mulc(k.add(mulc(k.add(mulc(nI, NG), q), g.C), cI), GW));
+          };
+          int64_t full = g.W / GW, rest = g.W - full * GW;
+          if (full > 0)
+            forLoop(b, 0, full, [&](Value *q) {
+              b.CreateMemCpy(dstOf(q), MaybeAlign(4), gep(src, mulc(q, GW)), MaybeAlign(4),
+                             GW * 4);
+            });
+          if (full < NG) {
+            Value *d = dstOf(i64(full));
+            if (rest > 0)
+              b.CreateMemCpy(d, MaybeAlign(4), gep(src, i64(full * GW)), MaybeAlign(4),
+                             rest * 4);
+            b.CreateMemSet(gep(d, i64(rest)), b.getInt8(0), (GW - rest) * 4, MaybeAlign(4));
+          }
+        });
+  } else {
     int64_t planes = g.N * g.C;
     double cycles = double(planes) * L.plane * 0.5;
     emitParallelFor(
@@ -272,18 +325,27 @@ Error lowerConv2dDirect(Kernel &k) {
       }
     }
     Value *cOff = cb ? mulc(cb, Cb) : i64(0);
-    Value *xImg = gep(xs, mulc(k.add(k.add(mulc(nIdx, g.C), mulc(gIdx, g.Cg)),
-                                     cOff),
-                               L.plane));
-    Value *xTile = gep(xImg, k.add(mulc(mulc(oh0, g.SH), L.rowPitch),
-                                   mulc(v0, VL)));
+    Value *xTile, *cStride;
+    if (grouped) { // v0 is a multiple of RV: the tile is one column group
+      Value *grp = b.CreateUDiv(v0, i64(RV));
+      Value *ch = k.add(mulc(gIdx, g.Cg), cOff);
+      xTile = gep(xs, mulc(k.add(mulc(k.add(mulc(nIdx, NG), grp), g.C), ch), GW));
+      cStride = i64(GW);
+    } else {
+      Value *xImg = gep(xs, mulc(k.add(k.add(mulc(nIdx, g.C), mulc(gIdx, g.Cg)),
+                                       cOff),
+                                 L.plane));
+      xTile = gep(xImg, k.add(mulc(mulc(oh0, g.SH), L.rowPitch),
+                              mulc(v0, VL)));
+      cStride = i64(L.plane);
+    }
     Value *wBlk = gep(wPacked, k.add(mulc(kAbs, g.Cg * taps),
                                      mulc(cOff, taps * rk)));
     std::vector<Value *> acc = forLoopMulti(
         b, i64(0), i64(Cb), init,
         [&](Value *c, ArrayRef<Value *> a) {
           std::vector<Value *> r(a.begin(), a.end());
-          Value *xc = gep(xTile, mulc(c, L.plane));
+          Value *xc = gep(xTile, b.CreateMul(c, cStride, "", false, true));
           Value *wc = gep(wBlk, mulc(c, taps * rk));
           for (int64_t kh = 0; kh < g.KH; ++kh)
             for (int64_t kw = 0; kw < g.KW; ++kw) {
