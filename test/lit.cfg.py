@@ -43,6 +43,20 @@ config.substitutions.append(("%cc", getattr(config, "cnnc_cc", "cc")))
 # `UNSUPPORTED: sanitizers` for tests that cannot run instrumented.
 if getattr(config, "cnnc_sanitize", ""):
     config.available_features.add("sanitizers")
+    if "address" in config.cnnc_sanitize.split(","):
+        # LeakSanitizer comes with ASan: `REQUIRES: asan` for leak tests.
+        config.available_features.add("asan")
+        # Leaks are checked, except in the prebuilt libLLVM and ANTLR
+        # runtime (test/fuzz/lsan.supp); explicit settings win.
+        asan = config.environment.get("ASAN_OPTIONS", "")
+        if "detect_leaks" not in asan:
+            config.environment["ASAN_OPTIONS"] = ":".join(
+                filter(None, [asan, "detect_leaks=1"]))
+        lsan = config.environment.get("LSAN_OPTIONS", "")
+        if "suppressions" not in lsan:
+            config.environment["LSAN_OPTIONS"] = ":".join(filter(None, [
+                lsan, "suppressions=" + os.path.join(src_root, "test", "fuzz", "lsan.supp"),
+                "print_suppressions=0"]))
 config.substitutions.append(("%rtlib", config.cnnrt_static))
 config.substitutions.append(
     ("%exitcode", "/usr/bin/python3 " +

@@ -45,7 +45,11 @@ double numArg(Interpreter &in, CallArgs &a, size_t i, const std::string &fn) {
 }
 
 ValueRef floatToInt(Interpreter &in, double d, llvm::SMLoc loc) {
-  if (!std::isfinite(d) || d >= 9.2e18 || d <= -9.2e18)
+  if (std::isnan(d))
+    in.fail(loc, "cannot convert float NaN to integer");
+  if (std::isinf(d))
+    in.fail(loc, "cannot convert float infinity to integer");
+  if (d >= 9.2e18 || d <= -9.2e18)
     in.fail(loc, "cannot convert float " + repr(*makeFloat(d)) + " to integer");
   return makeInt((int64_t)d);
 }
@@ -119,11 +123,12 @@ struct Namespaces {
   ValueRef torch, nn, functional, math, typing, collections, init;
 };
 
-Namespaces &namespaces(Interpreter &in) {
-  static std::map<Interpreter *, Namespaces> all;
-  Namespaces &n = all[&in];
-  if (n.torch)
-    return n;
+/// Builds the importable namespaces into in.namespaces (once per
+/// interpreter: their values belong to its heap).
+void buildNamespaces(Interpreter &in) {
+  if (in.namespaces.size())
+    return;
+  Namespaces n;
   n.torch = makeNamespace("torch");
   n.nn = makeNamespace("torch.nn");
   n.functional = makeNamespace("torch.nn.functional");
@@ -151,7 +156,20 @@ Namespaces &namespaces(Interpreter &in) {
     n.math->ns->set(name, makeBuiltin(std::string("math.") + name,
                                       [name, f, toInt](Interpreter &in, CallArgs &a) {
                                         expectArgs(in, a, name, 1, 1);
-                                        double r = f(numArg(in, a, 0, name));
+                                        double x = numArg(in, a, 0, name);
+                                        double r = f(x);
+                                        // Python's math module raises where
+                                        // C returns nan or inf.
+                                        bool logFn = name[0] == 'l';
+                                        if ((std::isnan(r) && !std::isnan(x)) ||
+                                            (logFn && std::isinf(r) && !std::isinf(x)))
+                                          in.fail(a.callLoc, std::string("math.") + name +
+                                                                 "(" + repr(*a.positional[0]) +
+                                                                 "): math domain error");
+                                        if (std::isinf(r) && std::isfinite(x))
+                                          in.fail(a.callLoc, std::string("math.") + name +
+                                                                 "(" + repr(*a.positional[0]) +
+                                                                 "): math range error");
                                         return toInt ? floatToInt(in, r, a.callLoc)
                                                      : makeFloat(r);
                                       }));
@@ -184,21 +202,22 @@ Namespaces &namespaces(Interpreter &in) {
           }
         return d;
       }));
-  return n;
+  in.namespaces.set("torch", n.torch);
+  in.namespaces.set("torch.nn", n.nn);
+  in.namespaces.set("torch.nn.functional", n.functional);
+  in.namespaces.set("torch.nn.init", n.init);
+  in.namespaces.set("math", n.math);
+  in.namespaces.set("typing", n.typing);
+  in.namespaces.set("__future__", n.typing);
+  in.namespaces.set("collections", n.collections);
 }
 
 } // namespace
 
 ValueRef importNamespace(Interpreter &in, const std::string &dotted) {
-  Namespaces &n = namespaces(in);
-  if (dotted == "torch") return n.torch;
-  if (dotted == "torch.nn") return n.nn;
-  if (dotted == "torch.nn.functional") return n.functional;
-  if (dotted == "torch.nn.init") return n.init;
-  if (dotted == "math") return n.math;
-  if (dotted == "typing" || dotted == "__future__") return n.typing;
-  if (dotted == "collections") return n.collections;
-  return nullptr;
+  buildNamespaces(in);
+  const ValueRef *ns = in.namespaces.find(dotted);
+  return ns ? *ns : nullptr;
 }
 
 void addPythonBuiltins(Interpreter &interp, Scope &scope) {
@@ -279,7 +298,14 @@ void addPythonBuiltins(Interpreter &interp, Scope &scope) {
     expectArgs(in, a, "round", 1, 2);
     double x = numArg(in, a, 0, "round");
     if (a.positional.size() == 2) {
-      double p = std::pow(10.0, (double)intArg(in, a, 1, "round"));
+      int64_t nd = intArg(in, a, 1, "round");
+      if (!std::isfinite(x) || nd > 308)
+        return makeFloat(x); // nothing to round at that precision
+      if (nd < -308)
+        return makeFloat(std::copysign(0.0, x));
+      double p = std::pow(10.0, (double)nd);
+      if (!std::isfinite(x * p))
+        return makeFloat(x);
       return makeFloat(std::nearbyint(x * p) / p);
     }
     return floatToInt(in, std::nearbyint(x), a.callLoc); // banker's rounding

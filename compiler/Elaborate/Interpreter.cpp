@@ -378,9 +378,13 @@ ValueRef Interpreter::eval(const Expr &e, const std::shared_ptr<Scope> &scope) {
     return evalSubscript(e, scope);
   case ExprKind::Slice:
     fail(e.loc(), "slices are only supported inside []");
-  case ExprKind::BinOp:
-    return binary(e.text, eval(*e.children[0], scope),
-                  eval(*e.children[1], scope), e.opLoc.isValid() ? e.opLoc : e.loc());
+  case ExprKind::BinOp: {
+    // Left operand first, as in Python (argument evaluation order in C++ is
+    // unspecified): it fixes the order of traced layer calls.
+    ValueRef lhs = eval(*e.children[0], scope);
+    ValueRef rhs = eval(*e.children[1], scope);
+    return binary(e.text, lhs, rhs, e.opLoc.isValid() ? e.opLoc : e.loc());
+  }
   case ExprKind::UnaryOp: {
     ValueRef v = eval(*e.children[0], scope);
     if (e.text == "not")

@@ -75,6 +75,10 @@ public:
   // -- state ------------------------------------------------------------
   DiagEngine &diags;
   ir::Graph &graph;
+  /// Owns every value of this elaboration and breaks their reference cycles
+  /// when the interpreter goes away (see Heap in Value.h). Declared before
+  /// all members that hold values, so it is released after them.
+  Heap heap;
   std::shared_ptr<Scope> globals;
   std::shared_ptr<Scope> builtins;
   bool tracing = false;       ///< inside forward (tensor operations allowed)
@@ -82,6 +86,8 @@ public:
   /// Per active user-function call: its defining class and receiver.
   std::vector<std::pair<std::shared_ptr<ClassInfo>, ValueRef>> frames;
   uint64_t steps = 0;
+  /// The importable namespaces (torch, torch.nn, ...), built on first use.
+  OrderedMap<ValueRef> namespaces;
 
   static constexpr unsigned kMaxCallDepth = 200;
   static constexpr uint64_t kMaxSteps = 20'000'000;

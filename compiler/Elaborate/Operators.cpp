@@ -22,6 +22,26 @@ static int64_t checkedInt(Interpreter &in, bool overflow, int64_t v,
   return v;
 }
 
+/// Python's float `**` (float_pow): the cases where Python raises instead of
+/// returning inf or nan are errors here, with Python's wording.
+static ValueRef floatPow(Interpreter &in, double x, double y, llvm::SMLoc loc) {
+  if (y == 0)
+    return makeFloat(1.0); // even nan ** 0
+  if (std::isnan(x) || std::isnan(y))
+    return makeFloat(NAN);
+  if (x == 0 && y < 0)
+    in.fail(loc, "0.0 cannot be raised to a negative power (Python raises "
+                 "ZeroDivisionError)");
+  if (x < 0 && std::isfinite(x) && std::isfinite(y) && y != std::floor(y))
+    in.fail(loc, "a negative number raised to a fractional power is a complex "
+                 "number, which compile-time arithmetic does not support");
+  double r = std::pow(x, y);
+  if (std::isinf(r) && std::isfinite(x) && std::isfinite(y))
+    in.fail(loc, "float result of '**' out of range (Python raises "
+                 "OverflowError: (34, 'Numerical result out of range'))");
+  return makeFloat(r);
+}
+
 static ValueRef percentFormat(Interpreter &in, const std::string &fmt,
                               const ValueRef &arg, llvm::SMLoc loc) {
   std::vector<ValueRef> args =
@@ -98,15 +118,18 @@ ValueRef Interpreter::binary(const std::string &op, const ValueRef &a,
       return makeInt(op == "//" ? q : m);
     }
     if (op == "**") {
-      if (y < 0)
-        return makeFloat(std::pow((double)x, (double)y));
+      if (y < 0) // a float, like Python (0 ** -1 raises there)
+        return floatPow(*this, (double)x, (double)y, loc);
+      // 0, 1 and -1 to any power without looping (y can be 2^63 - 1);
+      // any other base overflows 64 bits after at most 63 multiplications.
+      if (x == 0 || x == 1)
+        return makeInt(y == 0 ? 1 : x);
+      if (x == -1)
+        return makeInt(y % 2 ? -1 : 1);
       int64_t res = 1;
-      for (int64_t k = 0; k < y; ++k) {
+      for (int64_t k = 0; k < y; ++k)
         if (__builtin_mul_overflow(res, x, &res))
           fail(loc, "integer overflow in compile-time arithmetic (cnnc uses 64-bit integers)");
-        if (res == 0 || res == 1)
-          break;
-      }
       return makeInt(res);
     }
     if (op == "<<" || op == ">>") {
@@ -132,14 +155,38 @@ ValueRef Interpreter::binary(const std::string &op, const ValueRef &a,
     if (op == "-") return makeFloat(x - y);
     if (op == "*") return makeFloat(x * y);
     if (op == "/" || op == "//" || op == "%") {
+      // ZeroDivisionError, with Python's messages.
       if (y == 0)
-        fail(loc, "float division by zero");
+        fail(loc, op == "/"    ? "float division by zero"
+                  : op == "//" ? "float floor division by zero"
+                               : "float modulo by zero");
       if (op == "/")
         return makeFloat(x / y);
-      double q = std::floor(x / y);
-      return makeFloat(op == "//" ? q : x - q * y);
+      // Python's float_divmod: the remainder has the divisor's sign and is
+      // exact (fmod), the quotient is rounded consistently with it; so
+      // 5.0 % inf is 5.0, not nan.
+      double mod = std::fmod(x, y);
+      double div = (x - mod) / y;
+      if (mod != 0) {
+        if ((y < 0) != (mod < 0)) {
+          mod += y;
+          div -= 1.0;
+        }
+      } else {
+        mod = std::copysign(0.0, y);
+      }
+      double floordiv;
+      if (div != 0) {
+        floordiv = std::floor(div);
+        if (div - floordiv > 0.5)
+          floordiv += 1.0;
+      } else {
+        floordiv = std::copysign(0.0, x / y);
+      }
+      return makeFloat(op == "//" ? floordiv : mod);
     }
-    if (op == "**") return makeFloat(std::pow(x, y));
+    if (op == "**")
+      return floatPow(*this, x, y, loc);
   }
   if (a->kind == ValueKind::Str && op == "%")
     return percentFormat(*this, a->s, b, loc);

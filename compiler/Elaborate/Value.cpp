@@ -6,6 +6,109 @@
 
 namespace cnnc::eval {
 
+// ------------------------------------------------------------------- heap
+
+static thread_local Heap *currentHeap = nullptr;
+
+Heap *Heap::current() { return currentHeap; }
+
+Heap::Heap() : previous_(currentHeap) { currentHeap = this; }
+
+Heap::~Heap() {
+  release();
+  // Survivors (held from outside) must not unlink from a dead heap.
+  for (Tracked *t = first_; t;) {
+    Tracked *next = t->next;
+    t->heap = nullptr;
+    t->prev = t->next = nullptr;
+    t = next;
+  }
+  if (currentHeap == this)
+    currentHeap = previous_;
+}
+
+void Heap::link(Tracked *t) {
+  t->heap = this;
+  t->prev = nullptr;
+  t->next = first_;
+  if (first_)
+    first_->prev = t;
+  first_ = t;
+  ++live_;
+}
+
+void Heap::unlink(Tracked *t) {
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    first_ = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  t->heap = nullptr;
+  t->prev = t->next = nullptr;
+  --live_;
+}
+
+void Heap::release() {
+  // 1. Keep everything alive while the references are cut, so that clearing
+  //    one object never destroys another in the middle (no deep recursion,
+  //    no list surgery under our feet). Objects not owned by a shared_ptr
+  //    (temporaries on the stack) are left to their owner.
+  std::vector<ValueRef> values;
+  std::vector<std::shared_ptr<ClassInfo>> classes;
+  values.reserve(live_);
+  for (Tracked *t = first_; t; t = t->next) {
+    if (t->trackedType == Tracked::Type::Value) {
+      if (ValueRef v = static_cast<Value *>(t)->weak_from_this().lock())
+        values.push_back(std::move(v));
+    } else if (auto c = static_cast<ClassInfo *>(t)->weak_from_this().lock()) {
+      classes.push_back(std::move(c));
+    }
+  }
+  // 2. Cut every outgoing reference. What this frees directly (dicts,
+  //    function data and their closure scopes, object data, layer
+  //    configurations, tensors, builtin closures) only holds references to
+  //    objects kept alive by step 1.
+  for (auto &v : values) {
+    std::vector<ValueRef>().swap(v->items);
+    v->dict.reset();
+    v->fn.reset();
+    v->builtin = nullptr;
+    v->cls.reset();
+    v->obj.reset();
+    v->self.reset();
+    v->method.reset();
+    v->ns.reset();
+    v->tensor.reset();
+  }
+  for (auto &c : classes) {
+    std::vector<ValueRef>().swap(c->bases);
+    c->attrs = OrderedMap<ValueRef>();
+    std::vector<std::shared_ptr<ClassInfo>>().swap(c->mro);
+  }
+  // 3. Let go: every object is now a leaf and is freed unless something
+  //    outside the heap still holds it.
+  values.clear();
+  classes.clear();
+}
+
+Tracked::Tracked(Type t) : trackedType(t) {
+  if (currentHeap)
+    currentHeap->link(this);
+}
+
+Tracked::Tracked(const Tracked &other) : trackedType(other.trackedType) {
+  if (currentHeap)
+    currentHeap->link(this);
+}
+
+Tracked::~Tracked() {
+  if (heap)
+    heap->unlink(this);
+}
+
+// ----------------------------------------------------------------- values
+
 static ValueRef make(ValueKind k) {
   auto v = std::make_shared<Value>();
   v->kind = k;

@@ -28,6 +28,61 @@ struct Value;
 using ValueRef = std::shared_ptr<Value>;
 struct Scope;
 class Interpreter;
+class Heap;
+
+/// Base of the objects that can close a reference cycle (Value, ClassInfo):
+/// links the object into the Heap of the elaboration running on this thread
+/// when it is created (none: not linked). See Heap.
+struct Tracked {
+  enum class Type : uint8_t { Value, Class };
+  explicit Tracked(Type t);
+  Tracked(const Tracked &other);
+  Tracked &operator=(const Tracked &) { return *this; } ///< links stay
+  ~Tracked();
+
+  Type trackedType;
+  Heap *heap = nullptr;
+  Tracked *prev = nullptr, *next = nullptr;
+};
+
+/// The owner of one elaboration's values. Values, scopes, classes and
+/// objects share each other through shared_ptr with Python's reference
+/// semantics, and Python programs make cycles all the time: a method's
+/// closure scope holds the class that holds the method, a class's MRO starts
+/// with the class itself, an instance's attribute dict holds a bound method
+/// of the instance, a list can contain itself. Every Value and ClassInfo
+/// created while a Heap is current is linked into it (an intrusive list, O(1)
+/// per object, objects that die on the way unlink themselves). release()
+/// (and the destructor, i.e. the end of the Interpreter) first takes a strong
+/// reference to every object still alive, then clears the references each of
+/// them holds (containers, closures, attributes, bases, bound receivers,
+/// builtin closures) - which breaks every cycle, since each one passes
+/// through a Value or a ClassInfo - and finally drops its strong references,
+/// so everything is freed, shallowly (no deep recursive destruction).
+/// Nothing from an elaboration may be used after its Heap is released; the
+/// IR graph does not reference compile-time values.
+class Heap {
+public:
+  Heap();  ///< becomes the current heap of this thread
+  ~Heap(); ///< release(), then the previous heap is current again
+  Heap(const Heap &) = delete;
+  Heap &operator=(const Heap &) = delete;
+
+  /// Breaks all cycles among the live objects and lets them go. Objects that
+  /// something outside the heap still holds survive, emptied.
+  void release();
+  /// Number of linked objects still alive (for tests and debugging).
+  size_t live() const { return live_; }
+  static Heap *current();
+
+private:
+  friend struct Tracked;
+  void link(Tracked *t);
+  void unlink(Tracked *t);
+  Tracked *first_ = nullptr;
+  size_t live_ = 0;
+  Heap *previous_ = nullptr;
+};
 
 /// An insertion-ordered string map (Python dict / module registration order).
 template <typename T> class OrderedMap {
@@ -111,7 +166,8 @@ struct ObjectData {
   bool initCalled = false;              ///< nn.Module.__init__ has run
 };
 
-struct ClassInfo {
+struct ClassInfo : Tracked, std::enable_shared_from_this<ClassInfo> {
+  ClassInfo() : Tracked(Type::Class) {}
   std::string name;
   const ast::Stmt *def = nullptr;
   std::vector<ValueRef> bases;          ///< Class values, in order
@@ -141,7 +197,8 @@ struct TensorData {
   std::string origin;
 };
 
-struct Value {
+struct Value : Tracked, std::enable_shared_from_this<Value> {
+  Value() : Tracked(Type::Value) {}
   ValueKind kind = ValueKind::None;
   bool b = false;
   int64_t i = 0;
