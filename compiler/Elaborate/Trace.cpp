@@ -79,6 +79,15 @@ ValueRef emit(Interpreter &in, OpKind kind, std::vector<ir::Node *> operands,
   return makeTensor(n, std::move(shape));
 }
 
+/// A layer module's parameters as state_dict keys ("features.0.weight"), in
+/// registration order.
+std::vector<ir::Param> moduleParams(const ObjectData &obj) {
+  std::vector<ir::Param> params;
+  for (const auto &name : obj.paramOrder)
+    params.push_back({obj.path.empty() ? name : obj.path + "." + name, *obj.params.find(name)});
+  return params;
+}
+
 /// The result of a layer whose input did not fit: the shape is known, the
 /// node is not built.
 ValueRef unbuilt(Interpreter &in, OpKind kind, const std::string &name, llvm::SMLoc loc,
@@ -254,10 +263,7 @@ ValueRef conv2d(Interpreter &in, const ObjectData &obj, const ValueRef &x,
   Shape out{s[0], outC, oh, ow};
   if (!ok)
     return unbuilt(in, OpKind::Conv2d, obj.path, loc, out);
-  std::vector<ir::Param> params;
-  for (const auto &name : obj.paramOrder)
-    params.push_back({obj.path.empty() ? name : obj.path + "." + name, *obj.params.find(name)});
-  return emit(in, OpKind::Conv2d, {x->tensor->node}, out, obj.path, loc, at, params);
+  return emit(in, OpKind::Conv2d, {x->tensor->node}, out, obj.path, loc, at, moduleParams(obj));
 }
 
 // ------------------------------------------------------------------ pools
@@ -514,10 +520,7 @@ ValueRef linear(Interpreter &in, const ObjectData &obj, const ValueRef &x, llvm:
   }
   ir::Attrs at;
   at.hasBias = (*cfg.find("bias"))->i != 0;
-  std::vector<ir::Param> params;
-  for (const auto &name : obj.paramOrder)
-    params.push_back({obj.path + "." + name, *obj.params.find(name)});
-  return emit(in, OpKind::Linear, {x->tensor->node}, {s[0], outF}, obj.path, loc, at, params);
+  return emit(in, OpKind::Linear, {x->tensor->node}, {s[0], outF}, obj.path, loc, at, moduleParams(obj));
 }
 
 ValueRef batchNorm(Interpreter &in, const ObjectData &obj, const ValueRef &x,
@@ -540,10 +543,7 @@ ValueRef batchNorm(Interpreter &in, const ObjectData &obj, const ValueRef &x,
   at.eps = eps.kind == ValueKind::Float ? eps.f : (double)eps.i;
   at.affine = (*cfg.find("affine"))->i != 0;
   at.trackRunningStats = true;
-  std::vector<ir::Param> params;
-  for (const auto &name : obj.paramOrder)
-    params.push_back({obj.path + "." + name, *obj.params.find(name)});
-  return emit(in, OpKind::BatchNorm2d, {x->tensor->node}, s, obj.path, loc, at, params);
+  return emit(in, OpKind::BatchNorm2d, {x->tensor->node}, s, obj.path, loc, at, moduleParams(obj));
 }
 
 double cfgNum(const OrderedMap<ValueRef> &cfg, const char *k) {
