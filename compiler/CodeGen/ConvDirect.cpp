@@ -89,6 +89,7 @@ int64_t kernelScratchBytes(const ir::Node &n) {
   int64_t bytes = convInputLayout(g, 16).floats() * 4;
   if (g.H == 1 && g.KH == 1 && g.KW == 1)
     bytes = std::max(bytes, g.N * g.C * (ceilDiv(g.W, 16) * 16 + kMaxGroupVectors * 16) * 4);
+  bytes = std::max(bytes, winogradScratchBytes(n));
   return (bytes + 63) / 64 * 64 + poolScratchBytes(n);
 }
 
@@ -363,27 +364,7 @@ Error lowerConv2dDirect(Kernel &k) {
                                                Align(4));
                 return b.CreateVectorSplat(VL, s);
               };
-              if (rk <= rw) {
-                std::vector<Value *> wv;
-                for (int64_t kk = 0; kk < rk; ++kk)
-                  wv.push_back(wload(kk));
-                for (int64_t j = 0; j < rw; ++j) {
-                  Value *xv = xload(j);
-                  for (int64_t kk = 0; kk < rk; ++kk)
-                    r[kk * rw + j] =
-                        b.CreateCall(fmuladd, {xv, wv[kk], r[kk * rw + j]});
-                }
-              } else {
-                std::vector<Value *> xv;
-                for (int64_t j = 0; j < rw; ++j)
-                  xv.push_back(xload(j));
-                for (int64_t kk = 0; kk < rk; ++kk) {
-                  Value *wv = wload(kk);
-                  for (int64_t j = 0; j < rw; ++j)
-                    r[kk * rw + j] =
-                        b.CreateCall(fmuladd, {xv[j], wv, r[kk * rw + j]});
-                }
-              }
+              emitOuterProductFma(b, fmuladd, rk, rw, xload, wload, r);
             }
           return r;
         },

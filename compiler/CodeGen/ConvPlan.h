@@ -13,6 +13,7 @@
 #ifndef CNNC_CODEGEN_CONVPLAN_H
 #define CNNC_CODEGEN_CONVPLAN_H
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -60,6 +61,30 @@ struct ConvInputLayout {
   int64_t N, C;
 };
 ConvInputLayout convInputLayout(const ConvGeom &g, unsigned vectorWidth);
+
+/// Winograd F(4x4,3x3) for 3x3 / stride-1 / dilation-1 / groups-1
+/// convolutions (ConvWinograd.cpp): 4x4 output tiles, each from a 6x6 input
+/// tile. Layouts (floats, per image):
+///   P: padded, 4-phase-split input copy, C x Hp x 4 x PP (phase q holds
+///      padded columns q, q+4, ...), so tile column vectors load contiguously;
+///   V: transformed input, 36 x C x Tp (tiles flattened row-major, TW per
+///      tile row, Tp >= T with room for the last vector's overhang);
+///   M: 36 x K x Tp, the 36 GEMMs' results (aliases P, dead by then).
+struct WinogradPlan {
+  int64_t TH, TW, T;  ///< tile rows, tile columns, tiles per image
+  int64_t NG, TWv;    ///< column vector groups per tile row, NG * VL
+  int64_t PP, Hp;     ///< phase pitch and padded rows of P
+  int64_t NTV, Tp;    ///< tile vectors per image; tile pitch of V and M
+  int64_t RK, RT;     ///< GEMM register tile: output channels x tile vectors
+  double cost;        ///< estimated cycles for the whole conv
+  int64_t pFloats, vFloats, mFloats;
+  int64_t vOffset() const { return (std::max(pFloats, mFloats) + 15) / 16 * 16; }
+  int64_t scratchFloats() const { return vOffset() + vFloats; }
+};
+/// Whether the geometry can use the Winograd kernel at all.
+bool winogradEligible(const ConvGeom &g);
+/// Layout, register tile and cost of the Winograd kernel for `g` on `t`.
+WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t);
 
 } // namespace cnnc::codegen
 

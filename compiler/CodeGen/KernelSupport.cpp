@@ -116,4 +116,28 @@ Value *emitEpilogue(Kernel &k, Value *v, ArrayRef<Value *> operandPtrs,
   return v;
 }
 
+void emitOuterProductFma(IRBuilder<> &b, Function *fmuladd, int64_t rk, int64_t rw,
+                         function_ref<Value *(int64_t)> x, function_ref<Value *(int64_t)> w,
+                         std::vector<Value *> &acc) {
+  if (rk <= rw) {
+    std::vector<Value *> wv;
+    for (int64_t kk = 0; kk < rk; ++kk)
+      wv.push_back(w(kk));
+    for (int64_t j = 0; j < rw; ++j) {
+      Value *xv = x(j);
+      for (int64_t kk = 0; kk < rk; ++kk)
+        acc[kk * rw + j] = b.CreateCall(fmuladd, {xv, wv[kk], acc[kk * rw + j]});
+    }
+    return;
+  }
+  std::vector<Value *> xv;
+  for (int64_t j = 0; j < rw; ++j)
+    xv.push_back(x(j));
+  for (int64_t kk = 0; kk < rk; ++kk) {
+    Value *wv = w(kk);
+    for (int64_t j = 0; j < rw; ++j)
+      acc[kk * rw + j] = b.CreateCall(fmuladd, {xv[j], wv, acc[kk * rw + j]});
+  }
+}
+
 } // namespace cnnc::codegen

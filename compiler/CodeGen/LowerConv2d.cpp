@@ -14,8 +14,11 @@ using namespace llvm;
 namespace cnnc::codegen {
 
 Error lowerConv2d(Kernel &k) {
-  if (k.scratch) // the fast path (ConvDirect.cpp)
+  if (k.scratch) { // the fast paths (ConvWinograd.cpp, ConvDirect.cpp)
+    if (!k.node.pooling() && winogradChosen(k.node, k.vec))
+      return lowerConv2dWinograd(k);
     return lowerConv2dDirect(k);
+  }
   const ir::Node &n = k.node;
   if (n.pooling())
     return k.error("internal error: a fused pooling needs the direct kernel");

@@ -162,6 +162,13 @@ llvm::Error lowerBinary(Kernel &k); // add, mul
 llvm::Error lowerSoftmax(Kernel &k); // softmax, log_softmax
 llvm::Error lowerConcat(Kernel &k);
 llvm::Error lowerConv2dDirect(Kernel &k);
+/// Winograd F(4x4,3x3) (ConvWinograd.cpp). winogradChosen: the geometry
+/// qualifies and the cost model (or CNNC_WINOGRAD=0/1) picks it over the
+/// direct kernel for this target.
+llvm::Error lowerConv2dWinograd(Kernel &k);
+bool winogradChosen(const ir::Node &n, const VectorTarget &t);
+/// Scratch bytes the Winograd kernel may need for any vector width, or 0.
+int64_t winogradScratchBytes(const ir::Node &n);
 /// A pooling fused into a conv (ConvPool.cpp): the conv's own output is
 /// OH x OW per plane, the pooled one OHp x OWp, windows SH x SW.
 struct PoolGeom {
@@ -217,6 +224,14 @@ std::vector<llvm::Value *> forLoopMulti(
         body,
     bool knownNonEmpty);
 
+/// One step of a register tile: acc[kk * rw + j] += x(j) * w(kk) for rk
+/// broadcast weights and rw input vectors (fmuladd on the vector type),
+/// holding the smaller of the two sets in registers.
+void emitOuterProductFma(llvm::IRBuilder<> &b, llvm::Function *fmuladd,
+                         int64_t rk, int64_t rw,
+                         llvm::function_ref<llvm::Value *(int64_t)> x,
+                         llvm::function_ref<llvm::Value *(int64_t)> w,
+                         std::vector<llvm::Value *> &acc);
 /// Copies `n` floats (used for the output when it aliases the input).
 void emitCopy(llvm::IRBuilder<> &b, llvm::Value *dst, llvm::Value *src,
               int64_t n);

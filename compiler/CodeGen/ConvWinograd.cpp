@@ -1,0 +1,525 @@
+//===- ConvWinograd.cpp - Winograd F(4x4,3x3) convolution ------------------===//
+//
+// For 3x3, stride-1, dilation-1, ungrouped convolutions with enough
+// channels (the cost model decides, ConvCostModel.cpp) each 4x4 block of
+// output is computed from the 6x6 input block around it as
+//   Y = A^T [ (G g G^T) (.) (B^T d B) ] A
+// (Lavin & Gray, F(4x4,3x3)). With tiles flattened, the elementwise product
+// summed over input channels is 36 independent GEMMs
+//   M[xi] (K x T) = U[xi] (K x C) * V[xi] (C x T).
+// The kernel, in three parallel phases (layouts in ConvPlan.h):
+//  0. copies the input into scratch zero-padded and split into 4 column
+//     phases, so VL horizontally adjacent tiles' column j is one vector;
+//  1. input transform V = B^T d B, vectorised over VL tiles of a tile row,
+//     per (image, channel) plane; a row's last vector overhangs into the
+//     next row's tiles, which the next row then overwrites (same worker,
+//     ascending order), so V holds the tiles densely;
+//  2. the GEMMs with register tiles of RK output channels x RT tile vectors
+//     (U transformed and packed at compile time as [36][K/RK][C][RK]), per
+//     (image, transform element): each group of RT tile vectors is held in
+//     L1 while all channel blocks pass over it;
+//  3. output transform Y = A^T M A plus bias, per (image, output channel)
+//     plane, vectorised over VL tiles of a tile row; the 4 columns of the
+//     tiles are interleaved into 4 output vectors, the fused epilogue is
+//     applied and the row's end is stored with a constant mask.
+// No reduction is split across threads, so results do not depend on the
+// thread count. CNNC_WINOGRAD=0/1 forces the kernel off/on.
+//
+//===----------------------------------------------------------------------===//
+#include "CodeGen/Lowering.h"
+
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/Intrinsics.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+using namespace llvm;
+
+namespace cnnc::codegen {
+
+namespace {
+
+// F(4x4,3x3) matrices.
+const double kBT[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0},
+                          {0, 4, -4, -1, 1, 0}, {0, -2, -1, 2, 1, 0},
+                          {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+const double kG[6][3] = {{1.0 / 4, 0, 0},
+                         {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                         {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                         {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                         {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                         {0, 0, 1}};
+const double kAT[4][6] = {{1, 1, 1, 1, 1, 0},
+                          {0, 1, -1, 2, -2, 0},
+                          {0, 1, 1, 4, 4, 0},
+                          {0, 1, -1, 8, -8, 1}};
+
+/// Smallest channel counts worth considering at all.
+constexpr int64_t kMinChannels = 16;
+
+bool geomOf(const ir::Node &n, ConvGeom &g) {
+  if (n.kind != ir::OpKind::Conv2d || n.operands.empty())
+    return false;
+  const ir::Shape &xs = n.operands[0]->shape, &ys = n.shape;
+  if (xs.size() != 4 || ys.size() != 4)
+    return false;
+  const ir::Attrs &a = n.attrs;
+  g = ConvGeom{xs[0],        xs[1],        xs[2],        xs[3],
+               ys[1],        ys[2],        ys[3],        a.groups,
+               0,            0,            a.kernel[0],  a.kernel[1],
+               a.stride[0],  a.stride[1],  a.padding[0], a.padding[1],
+               a.dilation[0], a.dilation[1]};
+  if (g.G != 1 || g.N <= 0 || g.OH <= 0 || g.OW <= 0)
+    return false;
+  g.Cg = g.C;
+  g.Kg = g.K;
+  // Only elementwise epilogues (activations, residual adds).
+  for (const ir::EpilogueStep &st : n.epilogue)
+    if (st.kind != ir::OpKind::Add && !ir::isActivation(st.kind))
+      return false;
+  return winogradEligible(g) && g.C >= kMinChannels && g.K >= kMinChannels;
+}
+
+/// -1 unset, 0 forced off, 1 forced on.
+int forced() {
+  const char *e = getenv("CNNC_WINOGRAD");
+  if (!e || !*e)
+    return -1;
+  return *e == '0' ? 0 : 1;
+}
+
+bool modelPrefers(const ConvGeom &g, const VectorTarget &t) {
+  // Small images (fewer than 16 tiles) gain too little to be worth the
+  // scratch and the 4x larger weights.
+  if (((g.OH + 3) / 4) * ((g.OW + 3) / 4) < 16)
+    return false;
+  double direct = chooseConvTile(g, t).cost;
+  double wino = planWinograd(g, t).cost;
+  return direct > 0 && wino < direct;
+}
+
+VectorTarget targetOfWidth(unsigned w) {
+  VectorTarget t;
+  t.width = w;
+  t.numRegs = w == 16 ? 32 : 16;
+  t.hasFMA = w >= 8;
+  return t;
+}
+
+} // namespace
+
+bool winogradChosen(const ir::Node &n, const VectorTarget &t) {
+  ConvGeom g;
+  if (!geomOf(n, g))
+    return false;
+  int f = forced();
+  if (f >= 0)
+    return f == 1;
+  return modelPrefers(g, t);
+}
+
+int64_t winogradScratchBytes(const ir::Node &n) {
+  ConvGeom g;
+  if (!geomOf(n, g) || forced() == 0)
+    return 0;
+  bool any = forced() == 1;
+  int64_t floats = 0;
+  for (unsigned w : {4u, 8u, 16u}) {
+    VectorTarget t = targetOfWidth(w);
+    any = any || modelPrefers(g, t);
+    floats = std::max(floats, planWinograd(g, t).scratchFloats());
+  }
+  return any ? floats * 4 : 0;
+}
+
+Error lowerConv2dWinograd(Kernel &k) {
+  const ir::Node &n = k.node;
+  ConvGeom g;
+  if (!geomOf(n, g))
+    return k.error("internal error: geometry unfit for Winograd");
+  if (!k.scratch)
+    return k.error("internal error: Winograd convolution without scratch");
+  const int64_t VL = k.vec.width;
+  const WinogradPlan P = planWinograd(g, k.vec);
+  const int64_t C = g.C, K = g.K, N = g.N, Tp = P.Tp;
+  const int64_t RK = P.RK, RT = P.RT;
+  if (getenv("CNNC_CONV_DEBUG"))
+    errs() << "conv " << n.name << ": winograd F(4x4,3x3) VL " << VL
+           << " tiles " << P.TH << "x" << P.TW << " RK " << RK << " RT " << RT
+           << " est " << P.cost << " cycles (direct "
+           << chooseConvTile(g, k.vec).cost << ")\n";
+
+  // --- weights: U = G g G^T, packed [36][K/RK][C][rk] --------------------
+  auto wtOr = k.tensor("weight");
+  if (!wtOr)
+    return wtOr.takeError();
+  if (!*wtOr)
+    return k.error("missing weight param");
+  const std::vector<float> &wsrc = (*wtOr)->data;
+  if ((int64_t)wsrc.size() != K * C * 9)
+    return k.error("weight has the wrong size");
+  std::vector<float> packed(size_t(36 * K * C));
+  for (int64_t ko = 0; ko < K; ++ko) {
+    int64_t k0 = ko / RK * RK, rk = std::min(RK, K - k0), kk = ko - k0;
+    for (int64_t c = 0; c < C; ++c) {
+      const float *w = &wsrc[(ko * C + c) * 9];
+      double t[6][3];
+      for (int i = 0; i < 6; ++i)
+        for (int j = 0; j < 3; ++j)
+          t[i][j] = kG[i][0] * w[0 * 3 + j] + kG[i][1] * w[1 * 3 + j] +
+                    kG[i][2] * w[2 * 3 + j];
+      for (int i = 0; i < 6; ++i)
+        for (int j = 0; j < 6; ++j) {
+          double u = t[i][0] * kG[j][0] + t[i][1] * kG[j][1] +
+                     t[i][2] * kG[j][2];
+          packed[size_t((i * 6 + j) * K * C + k0 * C + c * rk + kk)] =
+              float(u);
+        }
+    }
+  }
+  const ir::Param *wp = n.param("weight");
+  Value *uPacked = k.constant("winopack." + wp->key, packed);
+  auto bOr = k.param("bias");
+  if (!bOr)
+    return bOr.takeError();
+  Value *biasG = *bOr;
+
+  IRBuilder<> &b = k.b;
+  LLVMContext &ctx = b.getContext();
+  Type *f32 = b.getFloatTy();
+  auto *vecTy = FixedVectorType::get(f32, VL);
+  auto gep = [&](Value *base, Value *idx) {
+    return b.CreateInBoundsGEP(f32, base, idx);
+  };
+  auto i64 = [&](int64_t v) { return b.getInt64(v); };
+  auto addc = [&](Value *a, int64_t c) { return k.add(a, c); };
+  auto mulc = [&](Value *a, int64_t c) { return k.mul(a, c); };
+  auto vload = [&](Value *base, Value *idx) {
+    return b.CreateAlignedLoad(vecTy, gep(base, idx), Align(4));
+  };
+  auto vstore = [&](Value *v, Value *base, Value *idx) {
+    b.CreateAlignedStore(v, gep(base, idx), Align(4));
+  };
+  auto contract = [&](Value *v) {
+    if (auto *i = dyn_cast<Instruction>(v))
+      i->setHasAllowContract(true);
+    return v;
+  };
+  // sum_j coef[j] * x[j] with the zero terms dropped.
+  auto lin = [&](const double *coef, ArrayRef<Value *> x) -> Value * {
+    Value *acc = nullptr;
+    for (size_t j = 0; j < x.size(); ++j) {
+      double c = coef[j];
+      if (c == 0)
+        continue;
+      if (!acc) {
+        acc = c == 1    ? x[j]
+              : c == -1 ? b.CreateFNeg(x[j])
+                        : contract(b.CreateFMul(x[j], ConstantFP::get(vecTy, c)));
+      } else if (c == 1) {
+        acc = b.CreateFAdd(acc, x[j]);
+      } else if (c == -1) {
+        acc = b.CreateFSub(acc, x[j]);
+      } else {
+        acc = contract(b.CreateFAdd(
+            acc, contract(b.CreateFMul(x[j], ConstantFP::get(vecTy, c)))));
+      }
+    }
+    return acc ? acc : ConstantFP::get(vecTy, 0.0);
+  };
+
+  const int64_t rowPitch = 4 * P.PP, plane = P.Hp * rowPitch;
+  Value *scratchP = k.scratch; // P, then M
+  const int64_t vOff = P.vOffset();
+
+  // --- 0. padded, phase-split input copy (parallel over planes) ----------
+  {
+    double cycles = double(N * C) * plane * 1.0;
+    emitParallelFor(
+        k, N * C, {k.in[0], scratchP}, cycles,
+        [&](ArrayRef<Value *> caps, Value *p) {
+          Value *src = gep(caps[0], mulc(p, g.H * g.W));
+          Value *dst = gep(caps[1], mulc(p, plane));
+          auto zero = [&](Value *base, int64_t from, int64_t to) {
+            if (from < to)
+              b.CreateMemSet(gep(base, i64(from)), b.getInt8(0),
+                             (to - from) * 4, MaybeAlign(4));
+          };
+          int64_t rowLo = std::min(g.PH, P.Hp);
+          int64_t rowHi = std::min(g.PH + g.H, P.Hp);
+          zero(dst, 0, rowLo * rowPitch);
+          zero(dst, rowHi * rowPitch, P.Hp * rowPitch);
+          forLoop(b, rowLo, rowHi, [&](Value *ih) {
+            Value *srow = gep(src, mulc(addc(ih, -g.PH), g.W));
+            Value *drow = gep(dst, mulc(ih, rowPitch));
+            // Column q of phase ph is input column 4q + ph - PW; the
+            // range where all four phases are inside the row is one loop
+            // (an interleaved group the loop vectoriser turns into vector
+            // loads and shuffles), the ends are done phase by phase.
+            int64_t qlo[4], qhi[4], alo = 0, ahi = P.PP;
+            for (int64_t ph = 0; ph < 4; ++ph) {
+              qlo[ph] = std::max<int64_t>(0, (g.PW - ph + 3) / 4);
+              qhi[ph] = (g.W + g.PW - ph + 3) / 4;
+              qlo[ph] = std::min(qlo[ph], P.PP);
+              qhi[ph] = std::max(qlo[ph], std::min(qhi[ph], P.PP));
+              alo = std::max(alo, qlo[ph]);
+              ahi = std::min(ahi, qhi[ph]);
+            }
+            ahi = std::max(alo, ahi);
+            auto copyPhase = [&](int64_t ph, int64_t from, int64_t to) {
+              if (from < to)
+                forLoop(b, from, to, [&](Value *q) {
+                  Value *v = k.load(srow, addc(mulc(q, 4), ph - g.PW));
+                  k.store(v, gep(drow, i64(ph * P.PP)), q);
+                });
+            };
+            for (int64_t ph = 0; ph < 4; ++ph) {
+              Value *dph = gep(drow, i64(ph * P.PP));
+              zero(dph, 0, qlo[ph]);
+              zero(dph, qhi[ph], P.PP);
+              copyPhase(ph, qlo[ph], std::min(alo, qhi[ph]));
+              copyPhase(ph, std::max(ahi, qlo[ph]), qhi[ph]);
+            }
+            // Whole vectors: 4 loads, deinterleaved by shuffles.
+            int64_t vend = alo + (ahi - alo) / VL * VL;
+            if (vend > alo)
+              forLoop(
+                  b, alo, vend,
+                  [&](Value *q) {
+                    Value *s0 = gep(srow, addc(mulc(q, 4), -g.PW));
+                    Value *x[4];
+                    for (int64_t j = 0; j < 4; ++j)
+                      x[j] = vload(s0, i64(j * VL));
+                    SmallVector<int, 64> cat2, pick;
+                    for (int64_t e = 0; e < 2 * VL; ++e)
+                      cat2.push_back(int(e));
+                    Value *x01 = b.CreateShuffleVector(x[0], x[1], cat2);
+                    Value *x23 = b.CreateShuffleVector(x[2], x[3], cat2);
+                    for (int64_t ph = 0; ph < 4; ++ph) {
+                      pick.clear();
+                      for (int64_t e = 0; e < VL; ++e)
+                        pick.push_back(int(4 * e + ph));
+                      vstore(b.CreateShuffleVector(x01, x23, pick),
+                             gep(drow, i64(ph * P.PP)), q);
+                    }
+                  },
+                  VL);
+            if (ahi > vend)
+              forLoop(b, vend, ahi, [&](Value *q) {
+                for (int64_t ph = 0; ph < 4; ++ph) {
+                  Value *v = k.load(srow, addc(mulc(q, 4), ph - g.PW));
+                  k.store(v, gep(drow, i64(ph * P.PP)), q);
+                }
+              });
+          });
+        });
+  }
+
+  // --- 1. input transform (parallel over planes) --------------------------
+  {
+    double cycles = double(N * C) * P.TH * P.NG * 100;
+    emitParallelFor(
+        k, N * C, {scratchP, k.scratch}, cycles,
+        [&](ArrayRef<Value *> caps, Value *p) {
+          Value *nIdx = b.CreateUDiv(p, i64(C));
+          Value *cIdx = b.CreateURem(p, i64(C));
+          Value *src = gep(caps[0], mulc(p, plane));
+          // V[n][xi][c][t] = vOff + ((n*36 + xi)*C + c)*Tp + t
+          Value *dst = gep(caps[1], addc(mulc(k.add(mulc(mulc(nIdx, 36), C),
+                                                    cIdx),
+                                              Tp),
+                                         vOff));
+          forLoop(b, 0, P.TH, [&](Value *tr) {
+            forLoop(b, 0, P.NG, [&](Value *tg) {
+              Value *base = gep(src, k.add(mulc(tr, 4 * rowPitch),
+                                           mulc(tg, VL)));
+              Value *d[6][6];
+              for (int r = 0; r < 6; ++r)
+                for (int j = 0; j < 6; ++j)
+                  d[r][j] = vload(base, i64(r * rowPitch + (j % 4) * P.PP +
+                                            j / 4));
+              Value *t[6][6];
+              for (int i = 0; i < 6; ++i)
+                for (int j = 0; j < 6; ++j) {
+                  Value *col[6];
+                  for (int r = 0; r < 6; ++r)
+                    col[r] = d[r][j];
+                  t[i][j] = lin(kBT[i], col);
+                }
+              Value *tOff = k.add(mulc(tr, P.TW), mulc(tg, VL));
+              for (int i = 0; i < 6; ++i)
+                for (int j = 0; j < 6; ++j) {
+                  Value *v = lin(kBT[j], t[i]);
+                  vstore(v, dst, addc(tOff, (i * 6 + j) * C * Tp));
+                }
+            });
+          });
+        });
+  }
+
+  // --- 2. the 36 GEMMs ----------------------------------------------------
+  {
+    Function *fmuladd =
+        Intrinsic::getDeclaration(&k.m, Intrinsic::fmuladd, {vecTy});
+    // rk channels from k0 x rt tile vectors from t0.
+    auto tile = [&](Value *vX, Value *uBlk, Value *mX, Value *k0, int64_t rk,
+                    Value *t0, int64_t rt) {
+      std::vector<Value *> init(rk * rt, ConstantFP::get(vecTy, 0.0));
+      Value *vT = gep(vX, t0);
+      std::vector<Value *> acc = forLoopMulti(
+          b, i64(0), i64(C), init,
+          [&](Value *c, ArrayRef<Value *> a) {
+            std::vector<Value *> r(a.begin(), a.end());
+            Value *vc = gep(vT, mulc(c, Tp));
+            Value *uc = gep(uBlk, mulc(c, rk));
+            auto xload = [&](int64_t j) {
+              return b.CreateAlignedLoad(vecTy, gep(vc, i64(j * VL)), Align(4));
+            };
+            auto wload = [&](int64_t kk) {
+              Value *s =
+                  b.CreateAlignedLoad(f32, gep(uc, i64(kk)), Align(4));
+              return b.CreateVectorSplat(VL, s);
+            };
+            emitOuterProductFma(b, fmuladd, rk, rt, xload, wload, r);
+            return r;
+          },
+          /*knownNonEmpty=*/true);
+      for (int64_t kk = 0; kk < rk; ++kk)
+        for (int64_t j = 0; j < rt; ++j)
+          vstore(acc[kk * rt + j], mX,
+                 k.add(mulc(addc(k0, kk), Tp), addc(t0, j * VL)));
+    };
+    // One item per (image, transform element): for each group of RT tile
+    // vectors (C x RT vectors of V, kept in L1) every channel block in turn
+    // (C x RK of U each).
+    const int64_t kFull = K / RK, kRem = K % RK;
+    auto tileGroup = [&](Value *vX, Value *uX, Value *mX, Value *t0,
+                         int64_t rt) {
+      if (kFull > 0)
+        forLoop(b, 0, kFull, [&](Value *kb) {
+          Value *k0 = mulc(kb, RK);
+          tile(vX, gep(uX, mulc(k0, C)), mX, k0, RK, t0, rt);
+        });
+      if (kRem)
+        tile(vX, gep(uX, i64(kFull * RK * C)), mX, i64(kFull * RK), kRem, t0,
+             rt);
+    };
+    emitParallelFor(
+        k, N * 36, {k.scratch}, P.cost * 0.8,
+        [&](ArrayRef<Value *> caps, Value *t) { // t = n*36 + xi
+          Value *xi = b.CreateURem(t, i64(36));
+          Value *vX = gep(caps[0], addc(mulc(t, C * Tp), vOff));
+          Value *mX = gep(caps[0], mulc(t, K * Tp));
+          Value *uX = gep(uPacked, mulc(xi, K * C));
+          int64_t full = P.NTV / RT, rem = P.NTV % RT;
+          if (full > 0)
+            forLoop(b, 0, full, [&](Value *gi) {
+              tileGroup(vX, uX, mX, mulc(gi, RT * VL), RT);
+            });
+          if (rem)
+            tileGroup(vX, uX, mX, i64(full * RT * VL), rem);
+        });
+  }
+
+  // --- 3. output transform, bias, epilogue (parallel over planes) ---------
+  {
+    double cycles = double(N * K) * P.TH * P.NG * 100;
+    std::vector<Value *> captures{k.scratch, k.out};
+    for (size_t i = 1; i < n.operands.size(); ++i)
+      captures.push_back(k.in[i]);
+    emitParallelFor(
+        k, N * K, captures, cycles, [&](ArrayRef<Value *> caps, Value *p) {
+          Value *nIdx = b.CreateUDiv(p, i64(K));
+          Value *kIdx = b.CreateURem(p, i64(K));
+          // M[n][xi][k][t] = ((n*36 + xi)*K + k)*Tp + t
+          Value *mK = gep(caps[0], mulc(k.add(mulc(mulc(nIdx, 36), K), kIdx),
+                                        Tp));
+          Value *outBase = mulc(p, g.OH * g.OW); // flat index of the plane
+          std::vector<Value *> opPtrs(n.operands.size(), nullptr);
+          for (size_t i = 1; i < n.operands.size(); ++i)
+            opPtrs[i] = caps[1 + i];
+          Value *bias = ConstantFP::get(vecTy, 0.0);
+          if (biasG)
+            bias = b.CreateVectorSplat(
+                VL, b.CreateAlignedLoad(f32, gep(biasG, kIdx), Align(4)));
+          // One vector group: tile row tr, tiles [tg*VL, tg*VL+VL); `rows`
+          // valid output rows; lastGroup marks the row's last group (static
+          // column masks).
+          auto group = [&](Value *tr, Value *tg, int64_t rows, bool lastGroup) {
+            Value *tOff = k.add(mulc(tr, P.TW), mulc(tg, VL));
+            Value *m[6][6];
+            for (int i = 0; i < 6; ++i)
+              for (int j = 0; j < 6; ++j)
+                m[i][j] = vload(mK, addc(tOff, (i * 6 + j) * K * Tp));
+            Value *s[4][6];
+            for (int i = 0; i < 4; ++i)
+              for (int j = 0; j < 6; ++j) {
+                Value *col[6];
+                for (int r = 0; r < 6; ++r)
+                  col[r] = m[r][j];
+                s[i][j] = lin(kAT[i], col);
+              }
+            Value *colBase = mulc(tg, 4 * VL);
+            for (int64_t i = 0; i < rows; ++i) {
+              Value *y[4];
+              for (int j = 0; j < 4; ++j)
+                y[j] = b.CreateFAdd(lin(kAT[j], s[i]), bias);
+              // Interleave: output vector mv, lane e is column
+              // 4*tg*VL + mv*VL + e = tile (mv*VL+e)/4, column (mv*VL+e)%4.
+              SmallVector<int, 64> cat2, cat4;
+              for (int64_t e = 0; e < 2 * VL; ++e)
+                cat2.push_back(int(e));
+              Value *y01 = b.CreateShuffleVector(y[0], y[1], cat2);
+              Value *y23 = b.CreateShuffleVector(y[2], y[3], cat2);
+              Value *rowIdx = k.add(
+                  outBase, mulc(k.add(mulc(tr, 4), i64(i)), g.OW));
+              for (int64_t mv = 0; mv < 4; ++mv) {
+                int64_t valid = VL;
+                if (lastGroup) {
+                  valid = g.OW - (4 * (P.NG - 1) * VL + mv * VL);
+                  if (valid <= 0)
+                    break;
+                  valid = std::min<int64_t>(valid, VL);
+                }
+                SmallVector<int, 16> sh;
+                for (int64_t e = 0; e < VL; ++e) {
+                  int64_t f = mv * VL + e;
+                  sh.push_back(int((f % 4) * VL + f / 4));
+                }
+                Value *v = b.CreateShuffleVector(y01, y23, sh);
+                Constant *mask = nullptr;
+                if (valid < VL) {
+                  std::vector<Constant *> mb;
+                  for (int64_t l = 0; l < VL; ++l)
+                    mb.push_back(ConstantInt::getBool(ctx, l < valid));
+                  mask = ConstantVector::get(mb);
+                }
+                Value *idx = k.add(rowIdx, addc(colBase, mv * VL));
+                if (!n.epilogue.empty())
+                  v = emitEpilogue(k, v, opPtrs, idx, mask);
+                Value *ptr = gep(caps[1], idx);
+                if (mask)
+                  b.CreateMaskedStore(v, ptr, Align(4), mask);
+                else
+                  b.CreateAlignedStore(v, ptr, Align(4));
+              }
+            }
+          };
+          auto tileRow = [&](Value *tr, int64_t rows) {
+            if (P.NG > 1)
+              forLoop(b, 0, P.NG - 1,
+                      [&](Value *tg) { group(tr, tg, rows, false); });
+            group(tr, i64(P.NG - 1), rows, true);
+          };
+          if (P.TH > 1)
+            forLoop(b, 0, P.TH - 1, [&](Value *tr) { tileRow(tr, 4); });
+          tileRow(i64(P.TH - 1), g.OH - 4 * (P.TH - 1));
+        });
+  }
+  return Error::success();
+}
+
+} // namespace cnnc::codegen
