@@ -8,7 +8,8 @@ Two suites:
           130x130, 3x3 convs at 64/128/256 channels, a 7x7/2 stem, a 1x1 conv,
           a 3x3/2 max pool, two Linear layers); each is also timed through
           oneDNN directly (bench/onednn_bench.cpp).
-  models  examples/seed.cnn, examples/cifar.cnn and every bench/models/*.cnn.
+  models  examples/seed.cnn, examples/cifar.cnn, every bench/models/*.cnn,
+          SqueezeNet 1.1 and ResNet-18 (test/models/real).
 
 For every case and thread count T, measurement rounds alternate engines
 (cnnc, PyTorch, oneDNN, cnnc, PyTorch, ...) so that slow drifts in machine
@@ -110,6 +111,9 @@ def model_cases(quick):
             # vgg112 first, then the rest alphabetically.
             extra.sort(key=lambda f: (f != "vgg112.cnn", f))
             paths += [os.path.join(mdir, f) for f in extra]
+        # The real networks (torchvision's definitions, test/models/real).
+        real = os.path.join(REPO, "test", "models", "real")
+        paths += [os.path.join(real, f) for f in ("squeezenet1_1.cnn", "resnet18.cnn")]
     return [{"suite": "models", "name": os.path.splitext(os.path.basename(p))[0],
              "path": p, "onednn": None} for p in paths]
 

@@ -247,11 +247,7 @@ Error lowerConv2dDirect(Kernel &k) {
   // the whole output is pooled afterwards.
   const ir::EpilogueStep *pool = n.pooling();
   PoolGeom Y = poolGeom(n);
-  Value *convOut = k.out;
-  if (pool)
-    convOut = b.CreateInBoundsGEP(
-        b.getInt8Ty(), k.scratch,
-        i64(kernelScratchBytes(n) - poolScratchBytes(n)), "conv.out");
+  Value *convOut = pool ? convOutputInScratch(k) : k.out;
   const int64_t ps = pool ? pool->window[0] : 1;
   bool poolPerBlock = pool && CB == 1 && Y.OH == g.OH && (RH % ps == 0 || ps % RH == 0);
   bool band = poolPerBlock && RH < ps; // items of ps rows, ps/RH row blocks each
@@ -492,11 +488,8 @@ Error lowerConv2dDirect(Kernel &k) {
       c.push_back(b.CreateIntToPtr(cbi, b.getPtrTy()));
       runItems(c);
     });
-  if (pool && !poolPerBlock) // pool the whole conv output, plane by plane
-    emitParallelFor(k, g.N * g.K, {convOut, k.out}, double(g.N * g.K) * Y.OH * Y.OW,
-                    [&](ArrayRef<Value *> caps, Value *plane) {
-                      emitPoolRows(k, *pool, Y, caps[0], caps[1], plane, 1, i64(0), Y.OHp);
-                    });
+  if (pool && !poolPerBlock)
+    emitPoolAfterConv(k, convOut);
   return Error::success();
 }
 

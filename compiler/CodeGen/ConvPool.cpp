@@ -6,7 +6,9 @@
 // scratch and calls emitPoolRows for each block of output rows right after
 // computing it, so the pooling reads data that is still in cache and the
 // full-size output never occupies the arena. Max follows PyTorch's NaN
-// rule (a NaN wins); average divides by the window size.
+// rule (a NaN wins); average divides by the window size. When the tiles
+// cannot hold whole windows (and after the Winograd kernel) the whole output
+// is pooled after the convolution instead (emitPoolAfterConv).
 //
 //===----------------------------------------------------------------------===//
 #include "CodeGen/Lowering.h"
@@ -56,6 +58,22 @@ void emitPoolRows(Kernel &k, const ir::EpilogueStep &pool, const PoolGeom &y, Va
       });
     });
   });
+}
+
+Value *convOutputInScratch(Kernel &k) {
+  return k.b.CreateInBoundsGEP(
+      k.b.getInt8Ty(), k.scratch,
+      k.i64(kernelScratchBytes(k.node) - poolScratchBytes(k.node)), "conv.out");
+}
+
+void emitPoolAfterConv(Kernel &k, Value *convOut) {
+  const ir::EpilogueStep *pool = k.node.pooling();
+  PoolGeom y = poolGeom(k.node);
+  int64_t planes = y.OH ? ir::numElements(k.node.shape) / (y.OHp * y.OWp) : 0;
+  emitParallelFor(k, planes, {convOut, k.out}, double(planes) * y.OH * y.OW,
+                  [&](ArrayRef<Value *> caps, Value *plane) {
+                    emitPoolRows(k, *pool, y, caps[0], caps[1], plane, 1, k.i64(0), y.OHp);
+                  });
 }
 
 } // namespace cnnc::codegen

@@ -63,7 +63,7 @@ constexpr int64_t kMinChannels = 16;
 bool geomOf(const ir::Node &n, ConvGeom &g) {
   if (n.kind != ir::OpKind::Conv2d || n.operands.empty())
     return false;
-  const ir::Shape &xs = n.operands[0]->shape, &ys = n.shape;
+  const ir::Shape &xs = n.operands[0]->shape, ys = n.opShape();
   if (xs.size() != 4 || ys.size() != 4)
     return false;
   const ir::Attrs &a = n.attrs;
@@ -76,9 +76,10 @@ bool geomOf(const ir::Node &n, ConvGeom &g) {
     return false;
   g.Cg = g.C;
   g.Kg = g.K;
-  // Only elementwise epilogues (activations, residual adds).
+  // Elementwise epilogues (activations, residual adds) and a fused pooling,
+  // applied to the whole output afterwards (emitPoolAfterConv).
   for (const ir::EpilogueStep &st : n.epilogue)
-    if (st.kind != ir::OpKind::Add && !ir::isActivation(st.kind))
+    if (st.kind != ir::OpKind::Add && !ir::isActivation(st.kind) && !ir::isPooling(st.kind))
       return false;
   return winogradEligible(g) && g.C >= kMinChannels && g.K >= kMinChannels;
 }
@@ -427,7 +428,10 @@ Error lowerConv2dWinograd(Kernel &k) {
   // --- 3. output transform, bias, epilogue (parallel over planes) ---------
   {
     double cycles = double(N * K) * P.TH * P.NG * 100;
-    std::vector<Value *> captures{k.scratch, k.out};
+    // With a fused pooling the conv output goes to the end of the scratch
+    // and is pooled afterwards (ConvPool.cpp).
+    Value *convOut = n.pooling() ? convOutputInScratch(k) : k.out;
+    std::vector<Value *> captures{k.scratch, convOut};
     for (size_t i = 1; i < n.operands.size(); ++i)
       captures.push_back(k.in[i]);
     emitParallelFor(
@@ -518,6 +522,8 @@ Error lowerConv2dWinograd(Kernel &k) {
             forLoop(b, 0, P.TH - 1, [&](Value *tr) { tileRow(tr, 4); });
           tileRow(i64(P.TH - 1), g.OH - 4 * (P.TH - 1));
         });
+    if (n.pooling())
+      emitPoolAfterConv(k, convOut);
   }
   return Error::success();
 }

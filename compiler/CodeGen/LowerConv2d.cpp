@@ -15,7 +15,7 @@ namespace cnnc::codegen {
 
 Error lowerConv2d(Kernel &k) {
   if (k.scratch) { // the fast paths (ConvWinograd.cpp, ConvDirect.cpp)
-    if (!k.node.pooling() && winogradChosen(k.node, k.vec))
+    if (winogradChosen(k.node, k.vec))
       return lowerConv2dWinograd(k);
     return lowerConv2dDirect(k);
   }

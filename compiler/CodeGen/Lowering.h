@@ -180,6 +180,11 @@ PoolGeom poolGeom(const ir::Node &conv);
 void emitPoolRows(Kernel &k, const ir::EpilogueStep &pool, const PoolGeom &y,
                   llvm::Value *src, llvm::Value *dst, llvm::Value *plane0,
                   int64_t planes, llvm::Value *p0, int64_t rows);
+/// Where a conv with a fused pooling writes its own output: the last
+/// poolScratchBytes bytes of its scratch.
+llvm::Value *convOutputInScratch(Kernel &k);
+/// Pools the whole conv output (in scratch) into k.out, plane by plane.
+void emitPoolAfterConv(Kernel &k, llvm::Value *convOut);
 /// Scratch a conv with a fused pooling adds for its own output (the last
 /// poolScratchBytes(n) bytes of kernelScratchBytes(n)), or 0.
 int64_t poolScratchBytes(const ir::Node &n);
