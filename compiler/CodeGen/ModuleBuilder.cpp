@@ -23,7 +23,6 @@
 
 #include "cnnrt.h"
 
-#include "llvm/ADT/DenseMap.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/Function.h"
 #include "llvm/IR/GlobalVariable.h"

@@ -10,6 +10,7 @@
 // the concat as its only user, and appear once.
 //
 //===----------------------------------------------------------------------===//
+#include "IR/MemoryPlan.h"
 #include "Passes/Pass.h"
 
 #include <algorithm>
@@ -35,8 +36,7 @@ bool concatInPlace(PassContext &ctx) {
       const ir::Node *op = c->operands[i];
       if (op == g.input() || op->kind == ir::OpKind::Input)
         why = "operand " + nodeLabel(*op) + " is the model input";
-      else if (op->kind == ir::OpKind::Reshape || op->kind == ir::OpKind::Dropout ||
-               op->kind == ir::OpKind::Identity)
+      else if (ir::isView(op->kind))
         why = "operand " + nodeLabel(*op) + " is a view of another tensor";
       else if (std::count(c->operands.begin(), c->operands.end(), op) > 1)
         why = "operand " + nodeLabel(*op) + " appears more than once";
