@@ -183,6 +183,33 @@ def memory_figures(args, case):
     return out
 
 
+COMPILE_CACHE = {}
+
+
+def compile_figures(args, case):
+    """Seconds to compile the model to an object file (`cnnc MODEL -o x.o`,
+    random weights): the median wall time and CPU time of 3 compiles. Measured
+    once per model, not per thread count."""
+    if case["path"] in COMPILE_CACHE:
+        return COMPILE_CACHE[case["path"]]
+    obj = os.path.join(args.workdir, "compile-time.o")
+    walls, cpus = [], []
+    for _ in range(3):
+        before = os.times()
+        t0 = time.perf_counter()
+        p = subprocess.run([args.cnnc, case["path"], "--random-weights", "1", "-o", obj],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        walls.append(time.perf_counter() - t0)
+        after = os.times()
+        cpus.append((after.children_user - before.children_user) +
+                    (after.children_system - before.children_system))
+        if p.returncode:
+            return {}
+    out = {"compile_s": statistics.median(walls), "compile_cpu_s": statistics.median(cpus)}
+    COMPILE_CACHE[case["path"]] = out
+    return out
+
+
 def onednn_round(args, case, threads, runs):
     cmd = [args.onednn] + case["onednn"].split() + [
         "--threads", str(threads), "--runs", str(runs), "--warmup", "3",
@@ -327,6 +354,7 @@ def measure_case(args, case, threads, log):
     unfused = case["suite"] == "models" and cnnc_runs
     if case["suite"] == "models":
         res.update(memory_figures(args, case))
+        res.update(compile_figures(args, case))
     rounds = {"cnnc": [], "torch": [], "onednn": [], "unfused": []}
     for _ in range(args.rounds):
         if cnnc_runs:
@@ -433,14 +461,17 @@ def render_text(results):
 
 
 PASS_COLUMNS = ["model", "T", "fused ms", "unfused ms", "unfused/fused",
-                "arena KiB", "one buffer per value KiB", "all layer outputs KiB"]
+                "arena KiB", "one buffer per value KiB", "all layer outputs KiB",
+                "compile s (CPU s)"]
 
 
 def pass_rows(results):
     kib = lambda b: "-" if b is None else "%.0f" % (b / 1024.0)  # noqa: E731
     return [[r["name"], str(r["threads"]), fmt_ms(r["cnnc_ms"]), fmt_ms(r.get("unfused_ms")),
              fmt(r.get("unfused_over_fused"), ".2f"), kib(r.get("arena_bytes")),
-             kib(r.get("naive_arena_bytes")), kib(r.get("layer_output_bytes"))]
+             kib(r.get("naive_arena_bytes")), kib(r.get("layer_output_bytes")),
+             "-" if r.get("compile_s") is None
+             else "%.2f (%.2f)" % (r["compile_s"], r["compile_cpu_s"])]
             for r in results if r["suite"] == "models"]
 
 

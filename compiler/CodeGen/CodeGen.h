@@ -64,6 +64,11 @@ llvm::Error checkHostCanRun(const Options &o);
 void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm,
                     unsigned optLevel);
 
+/// Replaces large constant float arrays (weights) by i8 arrays of the same
+/// bytes, which the object writer emits in one piece (ConstantBytes.cpp).
+/// For machine code generation only: --emit=llvm keeps the floats.
+void storeConstantsAsBytes(llvm::Module &m);
+
 /// Writes an object file, assembly or textual LLVM IR. "-" is stdout.
 /// Writes to a temporary next to `path` and renames it on success, so a
 /// failure leaves no partial output.

@@ -30,6 +30,8 @@ Error emitFile(Module &m, TargetMachine &tm, FileKind kind,
                                                   : CodeGenFileType::AssemblyFile;
     if (m.getDataLayout() != tm.createDataLayout())
       m.setDataLayout(tm.createDataLayout());
+    if (kind == FileKind::Object)
+      storeConstantsAsBytes(m);
     if (tm.addPassesToEmitFile(pm, os, nullptr, ft))
       return createStringError(inconvertibleErrorCode(),
                                "the target cannot emit this kind of file");

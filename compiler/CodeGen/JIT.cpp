@@ -55,6 +55,7 @@ JITModel::create(std::unique_ptr<Module> m, std::unique_ptr<LLVMContext> ctx,
     m->setTargetTriple((*tm)->getTargetTriple().str());
     optimizeModule(*m, **tm, o.optLevel);
   }
+  storeConstantsAsBytes(*m);
 
   auto jit = LLJITBuilder().setJITTargetMachineBuilder(*jtmb).create();
   if (!jit)

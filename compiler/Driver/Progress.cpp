@@ -1,9 +1,11 @@
 //===- Progress.cpp - the one-line progress display of long compiles ------===//
 #include "Driver/Progress.h"
 
+#include "llvm/Support/Format.h"
 #include "llvm/Support/Process.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace cnnc::progress {
 namespace {
@@ -11,6 +13,11 @@ namespace {
 bool enabled = false;
 bool shown = false;
 std::vector<std::string> stages;
+
+using Clock = std::chrono::steady_clock;
+bool timing = false;
+/// The stages entered so far and when each began.
+std::vector<std::pair<std::string, Clock::time_point>> entered;
 
 /// Forwards to llvm::errs() after erasing the progress line.
 class ClearingStream : public llvm::raw_ostream {
@@ -36,6 +43,8 @@ void enable(bool forced) {
 void plan(std::vector<std::string> s) { stages = std::move(s); }
 
 void enter(llvm::StringRef stage) {
+  if (timing)
+    entered.emplace_back(stage.str(), Clock::now());
   if (!enabled)
     return;
   auto it = std::find(stages.begin(), stages.end(), stage);
@@ -54,6 +63,26 @@ void clear() {
   shown = false;
   llvm::errs() << "\r\x1b[K";
   llvm::errs().flush();
+}
+
+void recordTimes() { timing = true; }
+
+void printTimeReport(llvm::raw_ostream &os) {
+  if (!timing || entered.empty())
+    return;
+  auto end = Clock::now();
+  auto ms = [](Clock::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+  };
+  os << "cnnc: time report (wall clock)\n";
+  for (size_t i = 0; i < entered.size(); ++i) {
+    auto stop = i + 1 < entered.size() ? entered[i + 1].second : end;
+    os << llvm::format("  %-22s %9.1f ms\n", entered[i].first.c_str(),
+                       ms(stop - entered[i].second));
+  }
+  os << llvm::format("  %-22s %9.1f ms\n", (const char *)"total",
+                     ms(end - entered.front().second));
+  entered.clear();
 }
 
 llvm::raw_ostream &errs() {

@@ -25,6 +25,11 @@ void plan(std::vector<std::string> stages);
 void enter(llvm::StringRef stage);
 /// Erases the line, if one is shown.
 void clear();
+/// Records the wall time of each stage from now on (--time-report).
+void recordTimes();
+/// Prints the recorded stages and their wall times, ending the last stage
+/// now; nothing unless recordTimes() was called.
+void printTimeReport(llvm::raw_ostream &os);
 /// llvm::errs() that first erases the progress line: diagnostics written
 /// through it never land on the end of a half-drawn line.
 llvm::raw_ostream &errs();

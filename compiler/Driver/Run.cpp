@@ -77,6 +77,7 @@ int compileForRun(Compiled &c, bool weightsRequired) {
     return fail(toString(jit.takeError()));
   c.model = std::move(*jit);
   progress::clear();
+  progress::printTimeReport(errs()); // compile stages only, not the run
   if (opts::Threads)
     cnnrt_set_num_threads((int)opts::Threads);
   return 0;

@@ -102,6 +102,10 @@ cl::opt<bool> ShowProgress("progress",
                                     "stderr is not a terminal"),
                            cl::cat(Compile), ALL_SUBS);
 
+cl::opt<bool> TimeReport("time-report",
+                          cl::desc("Print the wall time of each compilation stage to stderr"),
+                          cl::cat(Compile), ALL_SUBS);
+
 cl::opt<std::string> RunInput("input", cl::desc("Input tensor (.npy, float32)"),
                               cl::value_desc("X.npy"), cl::cat(Running), cl::sub(RunCmd));
 cl::opt<std::string> RunOutput("output", cl::desc("Where to write the output (.npy)"),
@@ -420,9 +424,13 @@ int main(int argc, char **argv) {
   if (opts::Input.empty())
     return userError("no input file (usage: cnnc MODEL.cnn ...; see cnnc --help)");
   progress::enable(opts::ShowProgress);
+  if (opts::TimeReport)
+    progress::recordTimes();
   try {
     int rc = opts::RunCmd ? runMain() : opts::BenchCmd ? benchMain() : compileMain();
     progress::clear();
+    if (rc == 0)
+      progress::printTimeReport(errs());
     return rc;
   } catch (std::exception &e) {
     internalError(std::string("uncaught exception: ") + e.what());
