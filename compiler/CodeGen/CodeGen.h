@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace llvm {
 class LLVMContext;
@@ -38,6 +39,9 @@ struct Options {
   std::string triple;            ///< empty = host
   std::string cpu;               ///< empty or "native" = host CPU and features
   unsigned optLevel = 2;         ///< 0..3
+  /// The entry calls cnnc_profile_mark(i) before kernel i (kernelOrder) and
+  /// once after the last; for the JIT (cnnc bench --profile), which binds it.
+  bool profile = false;
 };
 
 enum class FileKind { Object, Assembly, LLVMText };
@@ -82,6 +86,15 @@ std::string emitHeader(const ir::Graph &g, const Options &o);
 /// are neither the input nor written straight into the output). Same number
 /// the module and the header use.
 int64_t arenaBytes(const ir::Graph &g);
+/// The nodes the entry function calls a kernel for, in call order (the
+/// indices of Options::profile's marks).
+std::vector<const ir::Node *> kernelOrder(const ir::Graph &g);
+
+/// Mean milliseconds per run of each profiled kernel since the last reset,
+/// from the marks of JIT code compiled with Options::profile.
+void resetKernelProfile(size_t kernels);
+std::vector<double> kernelProfileMs();
+
 /// The memory plan the module uses (kernel scratch sizes included).
 ir::MemoryPlan memoryPlan(const ir::Graph &g);
 

@@ -14,6 +14,8 @@
 using namespace llvm;
 using namespace llvm::orc;
 
+extern "C" void cnnc_profile_mark(int32_t i); // KernelProfile.cpp
+
 namespace cnnc::codegen {
 
 void initNativeTarget();
@@ -74,6 +76,8 @@ JITModel::create(std::unique_ptr<Module> m, std::unique_ptr<LLVMContext> ctx,
   bind("cnnrt_check_abi", reinterpret_cast<void *>(&cnnrt_check_abi));
   bind("cnnrt_arena_get", reinterpret_cast<void *>(&cnnrt_arena_get));
   bind("cnnrt_parallel_for", reinterpret_cast<void *>(&cnnrt_parallel_for));
+  if (o.profile)
+    bind("cnnc_profile_mark", reinterpret_cast<void *>(&cnnc_profile_mark));
   if (Error e = jd.define(absoluteSymbols(std::move(rt))))
     return e;
   auto gen = DynamicLibrarySearchGenerator::GetForCurrentProcess(

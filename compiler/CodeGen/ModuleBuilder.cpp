@@ -50,6 +50,16 @@ bool emitsNothing(const ir::Node &n) {
          (n.kind == ir::OpKind::Concat && n.attrs.inPlace);
 }
 
+/// The nodes that become kernel calls in the entry function, in call order.
+std::vector<const ir::Node *> kernelNodes(const ir::Graph &g,
+                                          const ir::MemoryPlan &plan) {
+  std::vector<const ir::Node *> out;
+  for (const auto &up : g.nodes())
+    if (plan.live.count(up.get()) && !emitsNothing(*up))
+      out.push_back(up.get());
+  return out;
+}
+
 Error err(const Twine &msg) {
   return createStringError(inconvertibleErrorCode(), "codegen: " + msg);
 }
@@ -334,10 +344,17 @@ Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
                                "buf." + Twine(n->id));
   };
 
-  for (const auto &up : g_.nodes()) {
-    const ir::Node &n = *up;
-    if (!plan.live.count(&n) || emitsNothing(n))
-      continue;
+  // Profiling (cnnc bench --profile): a mark before each kernel and one
+  // after the last; the JIT binds cnnc_profile_mark to a timer.
+  FunctionCallee mark;
+  if (o_.profile)
+    mark = m_->getOrInsertFunction("cnnc_profile_mark",
+                                   FunctionType::get(b.getVoidTy(), {i32}, false));
+  std::vector<const ir::Node *> kernels = kernelNodes(g_, plan);
+  for (size_t ki = 0; ki < kernels.size(); ++ki) {
+    const ir::Node &n = *kernels[ki];
+    if (o_.profile)
+      b.CreateCall(mark, {b.getInt32(ki)});
     auto so = plan.scratchOffset.find(&n);
     bool scratch = so != plan.scratchOffset.end();
     auto k = buildKernel(n, scratch, plan.inPlace.count(&n) > 0);
@@ -352,6 +369,8 @@ Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
                                          b.getInt64(so->second), "scratch"));
     b.CreateCall(*k, args);
   }
+  if (o_.profile)
+    b.CreateCall(mark, {b.getInt32(kernels.size())});
   if (plan.copyInputToOutput)
     emitCopy(b, output, input, ir::numElements(g_.output()->shape));
   b.CreateRet(b.getInt32(CNNRT_OK));
@@ -370,6 +389,10 @@ Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
 int64_t arenaBytes(const ir::Graph &g) { return planFor(g).arenaBytes; }
 
 ir::MemoryPlan memoryPlan(const ir::Graph &g) { return planFor(g); }
+
+std::vector<const ir::Node *> kernelOrder(const ir::Graph &g) {
+  return kernelNodes(g, planFor(g));
+}
 
 Expected<std::unique_ptr<Module>> buildModule(const ir::Graph &g,
                                               const weights::WeightSet &w,

@@ -16,6 +16,7 @@ enum class EmitAction { None, AST, IR, IROpt, Dot, DotOpt, Memory, LLVM, Asm, Ob
 namespace opts {
 extern llvm::cl::opt<std::string> Input, Weights, RunInput, RunOutput, BenchFormat;
 extern llvm::cl::opt<unsigned> Threads, BenchRuns;
+extern llvm::cl::opt<bool> BenchProfile;
 extern llvm::cl::opt<int> RandomWeights;
 } // namespace opts
 

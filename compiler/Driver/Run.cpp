@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "Driver/Driver.h"
 #include "Driver/Progress.h"
+#include "IR/Printer.h"
 #include "Support/Diagnostics.h"
 
 #include "cnnrt.h"
@@ -16,6 +17,7 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -36,6 +38,45 @@ int fail(const Twine &msg) {
 
 std::string listShape(const ir::Shape &s) { return ir::shapeToList(s); }
 
+/// "conv2d 'layer1.0.conv2' + add(%5), relu": the op, its module path (or
+/// node id) and the steps fused into its kernel (node ids as --emit=ir-opt
+/// prints them).
+std::string kernelLabel(const ir::Node &n) {
+  std::string s = ir::opName(n.kind);
+  s += n.name.empty() ? " %" + std::to_string(n.id) : " '" + n.name + "'";
+  if (!n.epilogue.empty())
+    s += " + " + ir::epilogueText(n);
+  return s;
+}
+
+/// The per-kernel table of `cnnc bench --profile`: mean time per run, share
+/// of the kernels' total and GFLOP/s (for kernels that multiply-accumulate).
+void printKernelTable(const std::vector<const ir::Node *> &kernels,
+                      const std::vector<double> &ms, raw_ostream &os) {
+  double total = 0;
+  for (double v : ms)
+    total += v;
+  size_t w = 6;
+  for (const ir::Node *n : kernels)
+    w = std::max(w, kernelLabel(*n).size());
+  auto row = [&](StringRef idx, StringRef label, StringRef shape, StringRef t,
+                 StringRef share, StringRef gf) {
+    os << right_justify(idx, 5) << "  " << left_justify(label, w) << "  "
+       << left_justify(shape, 18) << right_justify(t, 10) << right_justify(share, 8)
+       << right_justify(gf, 10) << "\n";
+  };
+  row("node", "kernel", "output", "ms/run", "share", "GFLOP/s");
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    const ir::Node &n = *kernels[i];
+    std::string gf = n.macs() && ms[i] > 0
+                         ? formatv("{0:f2}", 2.0 * n.macs() / (ms[i] * 1e-3) / 1e9).str()
+                         : "-";
+    row("%" + std::to_string(n.id), kernelLabel(n), listShape(n.shape), formatv("{0:f4}", ms[i]).str(),
+        formatv("{0:f1}%", total > 0 ? 100 * ms[i] / total : 0.0).str(), gf);
+  }
+  row("", "sum of kernels", "", formatv("{0:f4}", total).str(), "", "");
+}
+
 struct Compiled {
   std::unique_ptr<ir::Graph> graph;
   std::unique_ptr<codegen::JITModel> model;
@@ -43,7 +84,7 @@ struct Compiled {
 };
 
 /// Front end + weights + JIT; returns an exit code != 0 on failure.
-int compileForRun(Compiled &c, bool weightsRequired) {
+int compileForRun(Compiled &c, bool weightsRequired, bool profile = false) {
   SourceMgr sm;
   DiagEngine diags(sm, progress::errs());
   ModelInfo info;
@@ -58,6 +99,7 @@ int compileForRun(Compiled &c, bool weightsRequired) {
   if (Error e = optimizeGraph(*c.graph, *ws))
     return fail(toString(std::move(e)));
   codegen::Options co = codegenOptions();
+  co.profile = profile;
   // Target problems (an unknown --target-cpu, a CPU this machine cannot
   // execute) are user errors, found before any code is generated.
   if (auto tm = codegen::createTargetMachine(co); !tm)
@@ -129,8 +171,9 @@ int benchMain() {
   if (opts::BenchFormat != "text" && opts::BenchFormat != "json")
     return fail("--format=" + opts::BenchFormat + " is not a format (use text or json)");
   Compiled c;
-  if (int rc = compileForRun(c, false))
+  if (int rc = compileForRun(c, false, opts::BenchProfile))
     return rc;
+  std::vector<const ir::Node *> kernels = codegen::kernelOrder(*c.graph);
   std::vector<float> in(ir::numElements(c.graph->input()->shape));
   std::vector<float> out(ir::numElements(c.graph->output()->shape));
   std::mt19937 rng(42);
@@ -152,9 +195,11 @@ int benchMain() {
   unsigned runs = opts::BenchRuns;
   if (!runs)
     runs = (unsigned)std::clamp(1000.0 / std::max(warm, 1e-3), 10.0, 10000.0);
+  codegen::resetKernelProfile(kernels.size());
   std::vector<double> times;
   for (unsigned i = 0; i < runs; ++i)
     times.push_back(once());
+  std::vector<double> kernelMs = codegen::kernelProfileMs();
   std::sort(times.begin(), times.end());
   double median = times[times.size() / 2], best = times.front();
   double gflops = 2.0 * c.macs / (median * 1e-3) / 1e9;
@@ -163,11 +208,23 @@ int benchMain() {
     json::Object o{{"model", c.graph->modelName}, {"median_ms", median}, {"min_ms", best},
                    {"runs", (int64_t)runs},       {"threads", threads},  {"gflops", gflops},
                    {"macs", c.macs}};
+    if (opts::BenchProfile) {
+      json::Array ks;
+      for (size_t i = 0; i < kernels.size(); ++i)
+        ks.push_back(json::Object{{"node", kernels[i]->id},
+                                  {"kernel", kernelLabel(*kernels[i])},
+                                  {"shape", json::Array(kernels[i]->shape)},
+                                  {"mean_ms", kernelMs[i]},
+                                  {"macs", kernels[i]->macs()}});
+      o["kernels"] = std::move(ks);
+    }
     outs() << formatv("{0:2}", json::Value(std::move(o))) << "\n";
   } else {
     outs() << c.graph->modelName << ": median " << format("%.3f", median) << " ms, min "
            << format("%.3f", best) << " ms over " << runs << " runs, " << threads
            << " thread(s), " << format("%.2f", gflops) << " GFLOP/s\n";
+    if (opts::BenchProfile)
+      printKernelTable(kernels, kernelMs, outs());
   }
   return 0;
 }

@@ -112,6 +112,10 @@ cl::opt<std::string> RunOutput("output", cl::desc("Where to write the output (.n
                                cl::value_desc("Y.npy"), cl::cat(Running), cl::sub(RunCmd));
 cl::opt<std::string> BenchFormat("format", cl::desc("Bench report: text or json"),
                                  cl::init("text"), cl::cat(Running), cl::sub(BenchCmd));
+cl::opt<bool> BenchProfile("profile",
+                           cl::desc("Also time each kernel (layer with its fused steps) "
+                                    "and print a per-kernel table"),
+                           cl::cat(Running), cl::sub(BenchCmd));
 cl::opt<unsigned> BenchRuns("runs", cl::desc("Timed runs (default: as many as fit in ~1 s, "
                                              "at least 10)"),
                             cl::init(0), cl::cat(Running), cl::sub(BenchCmd));
