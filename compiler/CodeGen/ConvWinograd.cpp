@@ -7,7 +7,8 @@
 // (Lavin & Gray, F(4x4,3x3)). With tiles flattened, the elementwise product
 // summed over input channels is 36 independent GEMMs
 //   M[xi] (K x T) = U[xi] (K x C) * V[xi] (C x T).
-// The kernel, in three parallel phases (layouts in ConvPlan.h):
+// The kernel, in three parallel loops (layouts in ConvPlan.h), the first
+// doing steps 0 and 1 per (image, channel) plane:
 //  0. copies the input into scratch zero-padded and split into 4 column
 //     phases, so VL horizontally adjacent tiles' column j is one vector;
 //  1. input transform V = B^T d B, vectorised over VL tiles of a tile row,
@@ -233,133 +234,129 @@ Error lowerConv2dWinograd(Kernel &k) {
   };
 
   const int64_t rowPitch = 4 * P.PP, plane = P.Hp * rowPitch;
-  Value *scratchP = k.scratch; // P, then M
   const int64_t vOff = P.vOffset();
 
-  // --- 0. padded, phase-split input copy (parallel over planes) ----------
-  {
-    double cycles = double(N * C) * plane * 1.0;
-    emitParallelFor(
-        k, N * C, {k.in[0], scratchP}, cycles,
-        [&](ArrayRef<Value *> caps, Value *p) {
-          Value *src = gep(caps[0], mulc(p, g.H * g.W));
-          Value *dst = gep(caps[1], mulc(p, plane));
-          auto zero = [&](Value *base, int64_t from, int64_t to) {
-            if (from < to)
-              b.CreateMemSet(gep(base, i64(from)), b.getInt8(0),
-                             (to - from) * 4, MaybeAlign(4));
-          };
-          int64_t rowLo = std::min(g.PH, P.Hp);
-          int64_t rowHi = std::min(g.PH + g.H, P.Hp);
-          zero(dst, 0, rowLo * rowPitch);
-          zero(dst, rowHi * rowPitch, P.Hp * rowPitch);
-          forLoop(b, rowLo, rowHi, [&](Value *ih) {
-            Value *srow = gep(src, mulc(addc(ih, -g.PH), g.W));
-            Value *drow = gep(dst, mulc(ih, rowPitch));
-            // Column q of phase ph is input column 4q + ph - PW; the
-            // range where all four phases are inside the row is one loop
-            // (an interleaved group the loop vectoriser turns into vector
-            // loads and shuffles), the ends are done phase by phase.
-            int64_t qlo[4], qhi[4], alo = 0, ahi = P.PP;
-            for (int64_t ph = 0; ph < 4; ++ph) {
-              qlo[ph] = std::max<int64_t>(0, (g.PW - ph + 3) / 4);
-              qhi[ph] = (g.W + g.PW - ph + 3) / 4;
-              qlo[ph] = std::min(qlo[ph], P.PP);
-              qhi[ph] = std::max(qlo[ph], std::min(qhi[ph], P.PP));
-              alo = std::max(alo, qlo[ph]);
-              ahi = std::min(ahi, qhi[ph]);
-            }
-            ahi = std::max(alo, ahi);
-            auto copyPhase = [&](int64_t ph, int64_t from, int64_t to) {
-              if (from < to)
-                forLoop(b, from, to, [&](Value *q) {
-                  Value *v = k.load(srow, addc(mulc(q, 4), ph - g.PW));
-                  k.store(v, gep(drow, i64(ph * P.PP)), q);
-                });
-            };
-            for (int64_t ph = 0; ph < 4; ++ph) {
-              Value *dph = gep(drow, i64(ph * P.PP));
-              zero(dph, 0, qlo[ph]);
-              zero(dph, qhi[ph], P.PP);
-              copyPhase(ph, qlo[ph], std::min(alo, qhi[ph]));
-              copyPhase(ph, std::max(ahi, qlo[ph]), qhi[ph]);
-            }
-            // Whole vectors: 4 loads, deinterleaved by shuffles.
-            int64_t vend = alo + (ahi - alo) / VL * VL;
-            if (vend > alo)
-              forLoop(
-                  b, alo, vend,
-                  [&](Value *q) {
-                    Value *s0 = gep(srow, addc(mulc(q, 4), -g.PW));
-                    Value *x[4];
-                    for (int64_t j = 0; j < 4; ++j)
-                      x[j] = vload(s0, i64(j * VL));
-                    SmallVector<int, 64> cat2, pick;
-                    for (int64_t e = 0; e < 2 * VL; ++e)
-                      cat2.push_back(int(e));
-                    Value *x01 = b.CreateShuffleVector(x[0], x[1], cat2);
-                    Value *x23 = b.CreateShuffleVector(x[2], x[3], cat2);
-                    for (int64_t ph = 0; ph < 4; ++ph) {
-                      pick.clear();
-                      for (int64_t e = 0; e < VL; ++e)
-                        pick.push_back(int(4 * e + ph));
-                      vstore(b.CreateShuffleVector(x01, x23, pick),
-                             gep(drow, i64(ph * P.PP)), q);
-                    }
-                  },
-                  VL);
-            if (ahi > vend)
-              forLoop(b, vend, ahi, [&](Value *q) {
-                for (int64_t ph = 0; ph < 4; ++ph) {
-                  Value *v = k.load(srow, addc(mulc(q, 4), ph - g.PW));
-                  k.store(v, gep(drow, i64(ph * P.PP)), q);
-                }
-              });
+  // --- 0. padded, phase-split input copy of plane p (image, channel) -----
+  auto copyPlane = [&](Value *in, Value *scratch, Value *p) {
+    Value *src = gep(in, mulc(p, g.H * g.W));
+    Value *dst = gep(scratch, mulc(p, plane));
+    auto zero = [&](Value *base, int64_t from, int64_t to) {
+      if (from < to)
+        b.CreateMemSet(gep(base, i64(from)), b.getInt8(0), (to - from) * 4,
+                       MaybeAlign(4));
+    };
+    int64_t rowLo = std::min(g.PH, P.Hp);
+    int64_t rowHi = std::min(g.PH + g.H, P.Hp);
+    zero(dst, 0, rowLo * rowPitch);
+    zero(dst, rowHi * rowPitch, P.Hp * rowPitch);
+    forLoop(b, rowLo, rowHi, [&](Value *ih) {
+      Value *srow = gep(src, mulc(addc(ih, -g.PH), g.W));
+      Value *drow = gep(dst, mulc(ih, rowPitch));
+      // Column q of phase ph is input column 4q + ph - PW; the
+      // range where all four phases are inside the row is one loop
+      // (an interleaved group the loop vectoriser turns into vector
+      // loads and shuffles), the ends are done phase by phase.
+      int64_t qlo[4], qhi[4], alo = 0, ahi = P.PP;
+      for (int64_t ph = 0; ph < 4; ++ph) {
+        qlo[ph] = std::max<int64_t>(0, (g.PW - ph + 3) / 4);
+        qhi[ph] = (g.W + g.PW - ph + 3) / 4;
+        qlo[ph] = std::min(qlo[ph], P.PP);
+        qhi[ph] = std::max(qlo[ph], std::min(qhi[ph], P.PP));
+        alo = std::max(alo, qlo[ph]);
+        ahi = std::min(ahi, qhi[ph]);
+      }
+      ahi = std::max(alo, ahi);
+      auto copyPhase = [&](int64_t ph, int64_t from, int64_t to) {
+        if (from < to)
+          forLoop(b, from, to, [&](Value *q) {
+            Value *v = k.load(srow, addc(mulc(q, 4), ph - g.PW));
+            k.store(v, gep(drow, i64(ph * P.PP)), q);
           });
+      };
+      for (int64_t ph = 0; ph < 4; ++ph) {
+        Value *dph = gep(drow, i64(ph * P.PP));
+        zero(dph, 0, qlo[ph]);
+        zero(dph, qhi[ph], P.PP);
+        copyPhase(ph, qlo[ph], std::min(alo, qhi[ph]));
+        copyPhase(ph, std::max(ahi, qlo[ph]), qhi[ph]);
+      }
+      // Whole vectors: 4 loads, deinterleaved by shuffles.
+      int64_t vend = alo + (ahi - alo) / VL * VL;
+      if (vend > alo)
+        forLoop(
+            b, alo, vend,
+            [&](Value *q) {
+              Value *s0 = gep(srow, addc(mulc(q, 4), -g.PW));
+              Value *x[4];
+              for (int64_t j = 0; j < 4; ++j)
+                x[j] = vload(s0, i64(j * VL));
+              SmallVector<int, 64> cat2, pick;
+              for (int64_t e = 0; e < 2 * VL; ++e)
+                cat2.push_back(int(e));
+              Value *x01 = b.CreateShuffleVector(x[0], x[1], cat2);
+              Value *x23 = b.CreateShuffleVector(x[2], x[3], cat2);
+              for (int64_t ph = 0; ph < 4; ++ph) {
+                pick.clear();
+                for (int64_t e = 0; e < VL; ++e)
+                  pick.push_back(int(4 * e + ph));
+                vstore(b.CreateShuffleVector(x01, x23, pick),
+                       gep(drow, i64(ph * P.PP)), q);
+              }
+            },
+            VL);
+      if (ahi > vend)
+        forLoop(b, vend, ahi, [&](Value *q) {
+          for (int64_t ph = 0; ph < 4; ++ph) {
+            Value *v = k.load(srow, addc(mulc(q, 4), ph - g.PW));
+            k.store(v, gep(drow, i64(ph * P.PP)), q);
+          }
         });
-  }
+    });
+  };
 
-  // --- 1. input transform (parallel over planes) --------------------------
-  {
-    double cycles = double(N * C) * P.TH * P.NG * 100;
-    emitParallelFor(
-        k, N * C, {scratchP, k.scratch}, cycles,
-        [&](ArrayRef<Value *> caps, Value *p) {
-          Value *nIdx = b.CreateUDiv(p, i64(C));
-          Value *cIdx = b.CreateURem(p, i64(C));
-          Value *src = gep(caps[0], mulc(p, plane));
-          // V[n][xi][c][t] = vOff + ((n*36 + xi)*C + c)*Tp + t
-          Value *dst = gep(caps[1], addc(mulc(k.add(mulc(mulc(nIdx, 36), C),
-                                                    cIdx),
-                                              Tp),
-                                         vOff));
-          forLoop(b, 0, P.TH, [&](Value *tr) {
-            forLoop(b, 0, P.NG, [&](Value *tg) {
-              Value *base = gep(src, k.add(mulc(tr, 4 * rowPitch),
-                                           mulc(tg, VL)));
-              Value *d[6][6];
-              for (int r = 0; r < 6; ++r)
-                for (int j = 0; j < 6; ++j)
-                  d[r][j] = vload(base, i64(r * rowPitch + (j % 4) * P.PP +
-                                            j / 4));
-              Value *t[6][6];
-              for (int i = 0; i < 6; ++i)
-                for (int j = 0; j < 6; ++j) {
-                  Value *col[6];
-                  for (int r = 0; r < 6; ++r)
-                    col[r] = d[r][j];
-                  t[i][j] = lin(kBT[i], col);
-                }
-              Value *tOff = k.add(mulc(tr, P.TW), mulc(tg, VL));
-              for (int i = 0; i < 6; ++i)
-                for (int j = 0; j < 6; ++j) {
-                  Value *v = lin(kBT[j], t[i]);
-                  vstore(v, dst, addc(tOff, (i * 6 + j) * C * Tp));
-                }
-            });
-          });
-        });
-  }
+  // --- 1. input transform of plane p, from its copy ----------------------
+  auto transformPlane = [&](Value *scratch, Value *p) {
+    Value *nIdx = b.CreateUDiv(p, i64(C));
+    Value *cIdx = b.CreateURem(p, i64(C));
+    Value *src = gep(scratch, mulc(p, plane));
+    // V[n][xi][c][t] = vOff + ((n*36 + xi)*C + c)*Tp + t
+    Value *dst = gep(
+        scratch, addc(mulc(k.add(mulc(mulc(nIdx, 36), C), cIdx), Tp), vOff));
+    forLoop(b, 0, P.TH, [&](Value *tr) {
+      forLoop(b, 0, P.NG, [&](Value *tg) {
+        Value *base = gep(src, k.add(mulc(tr, 4 * rowPitch), mulc(tg, VL)));
+        Value *d[6][6];
+        for (int r = 0; r < 6; ++r)
+          for (int j = 0; j < 6; ++j)
+            d[r][j] = vload(base, i64(r * rowPitch + (j % 4) * P.PP + j / 4));
+        Value *t[6][6];
+        for (int i = 0; i < 6; ++i)
+          for (int j = 0; j < 6; ++j) {
+            Value *col[6];
+            for (int r = 0; r < 6; ++r)
+              col[r] = d[r][j];
+            t[i][j] = lin(kBT[i], col);
+          }
+        Value *tOff = k.add(mulc(tr, P.TW), mulc(tg, VL));
+        for (int i = 0; i < 6; ++i)
+          for (int j = 0; j < 6; ++j) {
+            Value *v = lin(kBT[j], t[i]);
+            vstore(v, dst, addc(tOff, (i * 6 + j) * C * Tp));
+          }
+      });
+    });
+  };
+
+  // Phases 0 and 1 in one parallel loop over planes: each plane's copy is
+  // transformed right away, while it is still in L1, and the two phases
+  // share one barrier.
+  emitParallelFor(
+      k, N * C, {k.in[0], k.scratch},
+      double(N * C) * (plane + P.TH * P.NG * 100),
+      [&](ArrayRef<Value *> caps, Value *p) {
+        copyPlane(caps[0], caps[1], p);
+        transformPlane(caps[1], p);
+      });
 
   // --- 2. the 36 GEMMs ----------------------------------------------------
   {

@@ -3,7 +3,7 @@
 // emitParallelFor outlines a loop body into
 //   void <kernel>.par<N>(ptr %ctx, i64 %begin, i64 %end)
 // whose context is an array of the captured pointers, and calls it through
-// the runtime's static thread pool (or directly when the work is too small
+// the runtime's thread pool (or directly when the work is too small
 // to pay for waking the pool). Each item's result depends only on the item,
 // so results are identical for any thread count.
 //

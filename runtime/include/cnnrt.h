@@ -60,14 +60,16 @@ CNNRT_API size_t cnnrt_arena_capacity(void);
 CNNRT_API void *cnnrt_aligned_alloc(size_t bytes, size_t alignment);
 CNNRT_API void cnnrt_aligned_free(void *p);
 
-/* Thread pool: a static partition of an index range over a persistent set
- * of worker threads (the calling thread takes the first chunk).
- * cnnrt_parallel_for splits [0, n) into at most cnnrt_get_num_threads()
- * contiguous chunks [begin, end) of nearly equal size, calls fn(ctx, begin,
- * end) once per chunk, and returns when all chunks are done. Calls made from
- * inside a chunk, or while another thread is running a parallel_for, wait or
- * run serially, never deadlock. n <= 0 does nothing. Returns CNNRT_OK, or
- * CNNRT_ERR_NULL_ARG when fn is NULL. */
+/* Thread pool: an index range shared out over a persistent set of worker
+ * threads and the calling thread. cnnrt_parallel_for calls fn(ctx, begin,
+ * end) on contiguous chunks [begin, end) that together cover [0, n) exactly
+ * once, on up to cnnrt_get_num_threads() threads, and returns when all
+ * chunks are done. The threads claim chunks as they become free (large ones
+ * first, smaller ones towards the end), so how [0, n) is cut and which
+ * thread runs which chunk vary from call to call: fn must treat each index
+ * on its own. Calls made from inside a chunk, or while another thread is
+ * running a parallel_for, wait or run serially, never deadlock. n <= 0 does
+ * nothing. Returns CNNRT_OK, or CNNRT_ERR_NULL_ARG when fn is NULL. */
 typedef void (*cnnrt_task_fn)(void *ctx, int64_t begin, int64_t end);
 CNNRT_API int cnnrt_parallel_for(int64_t n, cnnrt_task_fn fn, void *ctx);
 

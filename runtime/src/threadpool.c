@@ -1,80 +1,207 @@
 /* threadpool.c - cnnrt_parallel_for over a persistent pool of pthreads.
  *
- * Generated code partitions work statically: the range [0, n) is cut into
- * one contiguous chunk per thread, the caller runs chunk 0 and the workers
- * the rest. Workers sleep on a condition variable between jobs, so a
- * parallel_for costs two wake-ups, not thread creation. One job runs at a
- * time (a run lock serializes concurrent callers); a parallel_for issued from
- * inside a chunk runs serially on that thread. The pool is (re)built lazily
- * when the requested thread count changes. */
+ * The threads of a job, the caller included, claim contiguous chunks of
+ * [0, n) from a shared counter until none is left, "guided": each claim
+ * takes 1/(2T) of what is left (T threads), so the first chunks are large
+ * (few claims) and the last ones small (the threads finish together even
+ * when items differ in cost or a thread starts late). Which thread runs
+ * which items varies from run to run; what each item computes does not, so
+ * generated code (whose items are independent) gives the same bits for any
+ * thread count. The caller starts on the job at once, and finishes it alone
+ * if no worker comes.
+ *
+ * Hand-off: a worker that has finished a job spins on the job counter for a
+ * bounded time (kSpinNanos) before it sleeps on a condition variable, so a
+ * sequence of parallel loops pays no futex wake-up and no scheduling
+ * latency; the caller likewise spins, then sleeps, waiting for the last
+ * chunk. An idle pool sleeps.
+ *
+ * One job runs at a time (a run lock serializes concurrent callers); a
+ * parallel_for issued from inside a chunk runs serially on that thread. The
+ * pool is (re)built lazily when the requested thread count changes. */
 #define _POSIX_C_SOURCE 200112L
 #include "cnnrt.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
+/* How long an idle thread spins before it sleeps: longer than the gap
+ * between two parallel loops of a model (a few serial kernels), short
+ * enough that an idle program does not hold a core. */
+static const long kSpinNanos = 200000;
+/* The first part of that spin, without giving up the core. */
+static const long kPureSpinNanos = 5000;
+
+/* The claim word: number of units (upper 32 bits) and next unclaimed unit
+ * (lower 32 bits). Unit u is items [n*u/units, n*(u+1)/units): one item
+ * each unless n exceeds kMaxUnits. A claim is a compare-and-swap of the
+ * whole word, and the job's description is read only after a successful
+ * claim: a unit is only claimable while its job is unfinished, and a job's
+ * description is only replaced once it is finished, so a thread that read
+ * the word and then lost time cannot run a later job's units with a stale
+ * description. */
+#define CLAIM_UNITS(w) ((int64_t)((w) >> 32))
+#define CLAIM_NEXT(w) ((int64_t)((w)&0xffffffffu))
+static const int64_t kMaxUnits = 0x7fffffff;
+
 typedef struct Pool {
-  pthread_mutex_t lock;     /* protects everything below */
-  pthread_cond_t work_cv;   /* workers wait here for a new generation */
-  pthread_cond_t done_cv;   /* the caller waits here for `remaining` == 0 */
+  _Atomic uint64_t claim; /* see CLAIM_* */
+  /* The job, written by the caller before it publishes `claim` (release)
+   * and read after a successful claim (acquire). Atomic because a late
+   * thread may read `threads` while the next job is being posted. */
+  _Atomic(cnnrt_task_fn) fn;
+  _Atomic(void *) ctx;
+  _Atomic int64_t n;
+  atomic_int threads;
+  _Atomic int64_t done;     /* units finished in the current job */
+  _Atomic uint64_t posted;  /* jobs posted so far: what workers wait on */
+  atomic_int shutdown;
+  atomic_int sleepers;      /* workers blocked (or about to block) in work_cv */
+  atomic_int caller_waits;  /* the caller is blocked (or about to) in done_cv */
+  pthread_mutex_t lock;     /* for the two condition variables only */
+  pthread_cond_t work_cv;
+  pthread_cond_t done_cv;
   pthread_t *workers;
   int nworkers;
-  int shutdown;
-  unsigned long generation; /* bumped once per job */
-  cnnrt_task_fn fn;
-  void *ctx;
-  int64_t n;
-  int nchunks;
-  int remaining;            /* workers that have not finished this job */
 } Pool;
 
-static Pool pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-                    PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, NULL, NULL, 0,
-                    0, 0};
+static Pool pool = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                    .work_cv = PTHREAD_COND_INITIALIZER,
+                    .done_cv = PTHREAD_COND_INITIALIZER};
 static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
 static int requested_threads; /* 0: default; guarded by run_lock */
 static int builtin_default;   /* cnnrt_set_default_threads; guarded by run_lock */
+static int online_cpus;       /* cached sysconf value; guarded by run_lock */
 static _Thread_local int in_parallel;
 
-static void run_chunk(cnnrt_task_fn fn, void *ctx, int64_t n, int nchunks,
-                      int i) {
-  int64_t begin = n * i / nchunks, end = n * (i + 1) / nchunks;
-  if (begin < end)
-    fn(ctx, begin, end);
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static long now_nanos(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Spins until pred(arg) holds or about kSpinNanos have passed; returns
+ * whether it holds. After the first few microseconds it yields the core
+ * between checks, so that on an oversubscribed machine a spinning thread
+ * does not keep a runnable one (perhaps the pool's thread holding the last
+ * chunk) off its core; on an idle core sched_yield returns at once. */
+static int spin_until(int (*pred)(void *), void *arg) {
+  long start = 0;
+  int yield = 0;
+  for (unsigned i = 0;; ++i) {
+    if (pred(arg))
+      return 1;
+    if (yield)
+      sched_yield();
+    else
+      cpu_relax();
+    if ((i & 63) == 63 || yield) {
+      long t = now_nanos();
+      if (!start)
+        start = t;
+      else if (t - start > kSpinNanos)
+        return pred(arg);
+      else if (t - start > kPureSpinNanos)
+        yield = 1;
+    }
+  }
+}
+
+/* First item of unit u of n items in `units` units (no overflow for any
+ * n < 2^63 and units < 2^31). */
+static int64_t unit_begin(int64_t n, int64_t units, int64_t u) {
+  return n / units * u + n % units * u / units;
+}
+
+/* Claims and runs chunks of the current job until none is left. */
+static void run_chunks(void) {
+  uint64_t w = atomic_load_explicit(&pool.claim, memory_order_acquire);
+  for (;;) {
+    int64_t units = CLAIM_UNITS(w), next = CLAIM_NEXT(w);
+    if (next >= units)
+      return;
+    int64_t t = atomic_load_explicit(&pool.threads, memory_order_relaxed);
+    if (t < 1)
+      t = 1;
+    int64_t size = (units - next + 2 * t - 1) / (2 * t);
+    if (!atomic_compare_exchange_weak_explicit(&pool.claim, &w,
+                                               w + (uint64_t)size,
+                                               memory_order_acquire,
+                                               memory_order_acquire))
+      continue; /* w now holds the current word */
+    cnnrt_task_fn fn = atomic_load_explicit(&pool.fn, memory_order_relaxed);
+    void *ctx = atomic_load_explicit(&pool.ctx, memory_order_relaxed);
+    int64_t n = atomic_load_explicit(&pool.n, memory_order_relaxed);
+    fn(ctx, unit_begin(n, units, next), unit_begin(n, units, next + size));
+    int64_t finished = atomic_fetch_add_explicit(&pool.done, size,
+                                                 memory_order_seq_cst) +
+                       size;
+    if (finished == units) {
+      /* The last chunk: wake the caller if it stopped spinning (seq_cst
+       * pairs with its store to caller_waits before it rereads done). */
+      if (atomic_load_explicit(&pool.caller_waits, memory_order_seq_cst)) {
+        pthread_mutex_lock(&pool.lock);
+        pthread_cond_signal(&pool.done_cv);
+        pthread_mutex_unlock(&pool.lock);
+      }
+      return;
+    }
+    w = atomic_load_explicit(&pool.claim, memory_order_acquire);
+  }
+}
+
+/* seq_cst loads in the two predicates below: each is the second half of a
+ * store-then-load pair (see the sleepers and caller_waits comments). */
+static int job_posted(void *seen) {
+  return atomic_load_explicit(&pool.posted, memory_order_seq_cst) !=
+             *(uint64_t *)seen ||
+         atomic_load_explicit(&pool.shutdown, memory_order_seq_cst);
+}
+
+static int job_done(void *units) {
+  return atomic_load_explicit(&pool.done, memory_order_seq_cst) ==
+         *(int64_t *)units;
 }
 
 typedef struct WorkerArg {
-  int index; /* chunk index this worker runs (1-based; 0 is the caller) */
-  unsigned long start_generation; /* the generation before its first job */
+  uint64_t start_posted; /* the job count before its first job */
 } WorkerArg;
 
 static void *worker_main(void *arg) {
-  int index = ((WorkerArg *)arg)->index;
-  /* Not pool.generation: the first job may be posted before this thread
-   * first takes the lock. */
-  unsigned long seen = ((WorkerArg *)arg)->start_generation;
+  /* Not the current count: the first job may be posted before this thread
+   * first looks. */
+  uint64_t seen = ((WorkerArg *)arg)->start_posted;
   free(arg);
   in_parallel = 1;
-  pthread_mutex_lock(&pool.lock);
   for (;;) {
-    while (pool.generation == seen && !pool.shutdown)
-      pthread_cond_wait(&pool.work_cv, &pool.lock);
-    if (pool.shutdown)
+    if (!spin_until(job_posted, &seen)) {
+      pthread_mutex_lock(&pool.lock);
+      /* seq_cst: the caller bumps `posted`, then reads sleepers; this
+       * thread counts itself, then rereads `posted`, so one of the two
+       * sees the other. */
+      atomic_fetch_add_explicit(&pool.sleepers, 1, memory_order_seq_cst);
+      while (!job_posted(&seen))
+        pthread_cond_wait(&pool.work_cv, &pool.lock);
+      atomic_fetch_sub_explicit(&pool.sleepers, 1, memory_order_relaxed);
+      pthread_mutex_unlock(&pool.lock);
+    }
+    if (atomic_load_explicit(&pool.shutdown, memory_order_acquire))
       break;
-    seen = pool.generation;
-    cnnrt_task_fn fn = pool.fn;
-    void *ctx = pool.ctx;
-    int64_t n = pool.n;
-    int nchunks = pool.nchunks;
-    pthread_mutex_unlock(&pool.lock);
-    if (index < nchunks)
-      run_chunk(fn, ctx, n, nchunks, index);
-    pthread_mutex_lock(&pool.lock);
-    if (--pool.remaining == 0)
-      pthread_cond_signal(&pool.done_cv);
+    seen = atomic_load_explicit(&pool.posted, memory_order_acquire);
+    run_chunks();
   }
-  pthread_mutex_unlock(&pool.lock);
   return NULL;
 }
 
@@ -88,14 +215,19 @@ static int default_threads(void) {
   }
   if (builtin_default > 0)
     return builtin_default;
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  return cpus >= 1 ? (cpus > 1024 ? 1024 : (int)cpus) : 1;
+  if (!online_cpus) { /* sysconf reads /sys: once per process */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    online_cpus = cpus >= 1 ? (cpus > 1024 ? 1024 : (int)cpus) : 1;
+  }
+  return online_cpus;
 }
 
 /* Stops and joins all workers. Called with run_lock held. */
 static void stop_workers(void) {
+  if (!pool.nworkers)
+    return;
   pthread_mutex_lock(&pool.lock);
-  pool.shutdown = 1;
+  atomic_store_explicit(&pool.shutdown, 1, memory_order_seq_cst);
   pthread_cond_broadcast(&pool.work_cv);
   pthread_mutex_unlock(&pool.lock);
   for (int i = 0; i < pool.nworkers; ++i)
@@ -103,7 +235,7 @@ static void stop_workers(void) {
   free(pool.workers);
   pool.workers = NULL;
   pool.nworkers = 0;
-  pool.shutdown = 0;
+  atomic_store_explicit(&pool.shutdown, 0, memory_order_relaxed);
 }
 
 /* Makes the pool have `want` workers (fewer if creation fails). Called with
@@ -117,14 +249,12 @@ static void resize_pool(int want) {
   pool.workers = calloc((size_t)want, sizeof(pthread_t));
   if (!pool.workers)
     return;
+  uint64_t posted = atomic_load_explicit(&pool.posted, memory_order_relaxed);
   for (int i = 0; i < want; ++i) {
     WorkerArg *arg = malloc(sizeof *arg);
     if (!arg)
       break;
-    arg->index = i + 1;
-    pthread_mutex_lock(&pool.lock);
-    arg->start_generation = pool.generation;
-    pthread_mutex_unlock(&pool.lock);
+    arg->start_posted = posted;
     if (pthread_create(&pool.workers[i], NULL, worker_main, arg) != 0) {
       free(arg);
       break;
@@ -143,9 +273,15 @@ int cnnrt_parallel_for(int64_t n, cnnrt_task_fn fn, void *ctx) {
     return CNNRT_OK;
   }
   pthread_mutex_lock(&run_lock);
-  int threads = requested_threads > 0 ? requested_threads : default_threads();
-  if ((int64_t)threads > n)
-    threads = (int)n;
+  int configured = requested_threads > 0 ? requested_threads : default_threads();
+  int threads = (int64_t)configured > n ? (int)n : configured;
+  if (threads > 1) {
+    /* Keep the pool at the configured size even when this job is small, so
+     * a sequence of differently sized loops does not rebuild it. */
+    resize_pool(configured - 1);
+    if (threads > pool.nworkers + 1)
+      threads = pool.nworkers + 1;
+  }
   if (threads <= 1) {
     pthread_mutex_unlock(&run_lock);
     in_parallel = 1;
@@ -153,31 +289,36 @@ int cnnrt_parallel_for(int64_t n, cnnrt_task_fn fn, void *ctx) {
     in_parallel = 0;
     return CNNRT_OK;
   }
-  /* Keep the pool at the configured size even when this job is small, so a
-   * sequence of differently sized loops does not rebuild it. */
-  int poolSize = (requested_threads > 0 ? requested_threads
-                                        : default_threads()) - 1;
-  resize_pool(poolSize);
-  int nchunks = pool.nworkers + 1 < threads ? pool.nworkers + 1 : threads;
 
-  pthread_mutex_lock(&pool.lock);
-  pool.fn = fn;
-  pool.ctx = ctx;
-  pool.n = n;
-  pool.nchunks = nchunks;
-  pool.remaining = pool.nworkers;
-  pool.generation++;
-  pthread_cond_broadcast(&pool.work_cv);
-  pthread_mutex_unlock(&pool.lock);
+  int64_t units = n < kMaxUnits ? n : kMaxUnits;
+  atomic_store_explicit(&pool.fn, fn, memory_order_relaxed);
+  atomic_store_explicit(&pool.ctx, ctx, memory_order_relaxed);
+  atomic_store_explicit(&pool.n, n, memory_order_relaxed);
+  atomic_store_explicit(&pool.threads, threads, memory_order_relaxed);
+  atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
+  atomic_store_explicit(&pool.claim, (uint64_t)units << 32,
+                        memory_order_release);
+  atomic_fetch_add_explicit(&pool.posted, 1, memory_order_seq_cst);
+  if (atomic_load_explicit(&pool.sleepers, memory_order_seq_cst) > 0) {
+    pthread_mutex_lock(&pool.lock);
+    pthread_cond_broadcast(&pool.work_cv);
+    pthread_mutex_unlock(&pool.lock);
+  }
 
   in_parallel = 1;
-  run_chunk(fn, ctx, n, nchunks, 0);
+  run_chunks();
   in_parallel = 0;
 
-  pthread_mutex_lock(&pool.lock);
-  while (pool.remaining > 0)
-    pthread_cond_wait(&pool.done_cv, &pool.lock);
-  pthread_mutex_unlock(&pool.lock);
+  if (!spin_until(job_done, &units)) {
+    pthread_mutex_lock(&pool.lock);
+    /* seq_cst: pairs with the last chunk's increment of done, then its read
+     * of caller_waits. */
+    atomic_store_explicit(&pool.caller_waits, 1, memory_order_seq_cst);
+    while (!job_done(&units))
+      pthread_cond_wait(&pool.done_cv, &pool.lock);
+    atomic_store_explicit(&pool.caller_waits, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&pool.lock);
+  }
   pthread_mutex_unlock(&run_lock);
   return CNNRT_OK;
 }
