@@ -10,14 +10,21 @@
 //  3. runs register tiles (ConvPlan.h) over (image, group, channel block,
 //     row block) work items through the runtime's thread pool. A tile keeps
 //     RK x RH x RV accumulator vectors of VL output columns; its inner loop
-//     over input channels runs the KH x KW taps unrolled, each tap doing
-//     RH*RV input-vector loads, RK weight broadcasts and RK*RH*RV FMAs.
+//     over input channels runs the KH x KW taps unrolled (with many taps,
+//     a loop over the kernel rows with the KW taps unrolled), each tap
+//     doing RH*RV input-vector loads, RK weight broadcasts and RK*RH*RV FMAs.
 //     Bias and the fused epilogue (activations, residual adds) are applied
 //     in registers; the last, partial vector of a row is stored with a
 //     constant mask. A fused pooling (ConvPool.cpp) reads the conv output
 //     from scratch, block by block right after it is computed.
 // A 1x1, stride-1, unpadded convolution is treated as one long row (H*W
-// columns) so no lanes are wasted at row ends.
+// columns) so no lanes are wasted at row ends, and reads its input in column
+// groups of RV vectors with the channels of a group contiguous: a work item
+// is one group (Cg x RV*VL floats) and all channel blocks over it. Its first
+// tile reads the group from the input, storing it into a stack buffer as it
+// goes (and prefetching the next group), the other tiles read that buffer
+// from L1 (a GEMM's packed panel). When a group is too large for that, step
+// 1 copies the whole input in that layout instead.
 //
 //===----------------------------------------------------------------------===//
 #include "CodeGen/Lowering.h"
@@ -65,6 +72,21 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 /// Widest column group (in vectors) the grouped pointwise layout uses; the
 /// scratch size allows for it whatever the target.
 constexpr int64_t kMaxGroupVectors = 8;
+
+/// Most FMAs and loads one input channel's taps may unroll into.
+constexpr int64_t kMaxUnrolledOps = 640;
+
+/// Largest column group (Cg x GW floats) a pointwise convolution packs into
+/// a stack buffer per work item instead of copying its whole input first.
+constexpr int64_t kMaxPackBytes = 64 * 1024;
+
+/// Whether the tile loops over the kernel rows instead of unrolling all taps:
+/// with many taps (a 7x7 stem: ~900 instructions per input channel) the
+/// unrolled loop no longer fits the op cache and is decoder-bound (measured:
+/// the loop is 10% faster on the stem, no faster at 3x3 and 5x5).
+bool loopKernelRows(const ConvGeom &g, int64_t rk, int64_t rw) {
+  return g.KH > 1 && g.KH * g.KW * (rk * rw + rk + rw) > kMaxUnrolledOps;
+}
 
 /// Whether a pointwise convolution (folded to one long row) reads its input
 /// in column groups of RV vectors (see lowerConv2dDirect).
@@ -115,7 +137,8 @@ Error lowerConv2dDirect(Kernel &k) {
     errs() << "conv " << n.name << ": VL " << VL << " RK " << RK << " RH "
            << RH << " RV " << RV << " Cb " << Cb << " NV " << L.NV << " est "
            << tile.cost << " cycles, "
-           << (tile.rowsOuter ? "rows" : "channel blocks") << " outer\n";
+           << (tile.rowsOuter ? "rows" : "channel blocks") << " outer"
+           << (loopKernelRows(g, RK, RH * RV) ? ", kernel rows looped" : "") << "\n";
 
   // --- weights, packed --------------------------------------------------
   auto wtOr = k.tensor("weight");
@@ -163,12 +186,16 @@ Error lowerConv2dDirect(Kernel &k) {
   // lines onto a few L1 sets).
   const int64_t GW = RV * VL, NG = ceilDiv(L.NV, RV);
   const bool grouped = pointwiseGrouped(g, RV);
+  const ir::EpilogueStep *pool = n.pooling();
+  const bool packGroups = grouped && Cb == g.Cg && !pool && g.Cg * GW * 4 <= kMaxPackBytes;
   if (grouped && getenv("CNNC_CONV_DEBUG"))
     errs() << "conv " << n.name << ": pointwise input in column groups of " << RV
-           << " vectors\n";
+           << " vectors" << (packGroups ? ", packed per work item" : "") << "\n";
 
   // --- 1. padded, phase-split input copy (parallel over planes) ----------
-  if (grouped) {
+  if (packGroups) {
+    // Nothing to copy: the work items pack their groups.
+  } else if (grouped) {
     int64_t planes = g.N * g.C;
     emitParallelFor(
         k, planes, {k.in[0], k.scratch}, double(planes) * NG * GW * 0.5,
@@ -245,7 +272,6 @@ Error lowerConv2dDirect(Kernel &k) {
   // window height s), or a band of s rows computed as s/RH row blocks (rows
   // past the last whole window are then not computed at all). Otherwise
   // the whole output is pooled afterwards.
-  const ir::EpilogueStep *pool = n.pooling();
   PoolGeom Y = poolGeom(n);
   Value *convOut = pool ? convOutputInScratch(k) : k.out;
   const int64_t ps = pool ? pool->window[0] : 1;
@@ -265,6 +291,11 @@ Error lowerConv2dDirect(Kernel &k) {
 
   // One tile: channels [k0, k0+rk), rows [oh0, oh0+rh), column vectors
   // [v0, v0+rv) (v0 runtime; `last` marks the group holding vector NV-1).
+  Value *packBuf = nullptr; // the packed group the tiles read, if any
+  // Set for the first tile of a packed group: it reads the group from the
+  // input (packSrc, channel stride W), stores it into packBuf as it goes and
+  // prefetches the next group (packNext, if any).
+  Value *packSrc = nullptr, *packNext = nullptr;
   auto emitTile = [&](ArrayRef<Value *> caps, Value *nIdx, Value *gIdx,
                       Value *k0, int64_t rk, Value *oh0, int64_t rh,
                       Value *v0, int64_t rv, bool last) {
@@ -323,7 +354,13 @@ Error lowerConv2dDirect(Kernel &k) {
     }
     Value *cOff = cb ? mulc(cb, Cb) : i64(0);
     Value *xTile, *cStride;
-    if (grouped) { // v0 is a multiple of RV: the tile is one column group
+    if (packSrc) {
+      xTile = packSrc;
+      cStride = i64(g.W);
+    } else if (packBuf) { // [Cg][GW]
+      xTile = packBuf;
+      cStride = i64(GW);
+    } else if (grouped) { // v0 is a multiple of RV: the tile is one column group
       Value *grp = b.CreateUDiv(v0, i64(RV));
       Value *ch = k.add(mulc(gIdx, g.Cg), cOff);
       xTile = gep(xs, mulc(k.add(mulc(k.add(mulc(nIdx, NG), grp), g.C), ch), GW));
@@ -338,31 +375,65 @@ Error lowerConv2dDirect(Kernel &k) {
     }
     Value *wBlk = gep(wPacked, k.add(mulc(kAbs, g.Cg * taps),
                                      mulc(cOff, taps * rk)));
+    // The taps of kernel row kh, unrolled: xc / wc point at kernel row 0 of
+    // one input channel's input and weights.
+    auto emitRowTaps = [&](Value *xc, Value *wc, int64_t kh, std::vector<Value *> &r,
+                           Value *packDst = nullptr) {
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        int64_t colOff = ((kw * g.DW) % g.SW) * L.phasePitch + (kw * g.DW) / g.SW;
+        auto xload = [&](int64_t j) -> Value * {
+          int64_t rr = j / rv, vv = j % rv;
+          int64_t off = (rr * g.SH + kh * g.DH) * L.rowPitch + colOff + vv * VL;
+          if (!packDst)
+            return b.CreateAlignedLoad(vecTy, gep(xc, i64(off)), Align(4));
+          // Packing: the row's partial last vector is loaded masked (zeros
+          // past the end), then every vector goes to the pack buffer.
+          Value *v;
+          if (Constant *m = storeMask(j))
+            v = b.CreateMaskedLoad(vecTy, gep(xc, i64(off)), Align(4), m,
+                                   ConstantFP::get(vecTy, 0.0));
+          else
+            v = b.CreateAlignedLoad(vecTy, gep(xc, i64(off)), Align(4));
+          b.CreateAlignedStore(v, gep(packDst, i64(off)), Align(VL * 4));
+          return v;
+        };
+        auto wload = [&](int64_t kk) {
+          Value *s = b.CreateAlignedLoad(f32, gep(wc, i64((kh * g.KW + kw) * rk + kk)),
+                                         Align(4));
+          return b.CreateVectorSplat(VL, s);
+        };
+        emitOuterProductFma(b, fmuladd, rk, rw, xload, wload, r);
+      }
+    };
+    const bool rowLoop = loopKernelRows(g, rk, rw);
     std::vector<Value *> acc = forLoopMulti(
         b, i64(0), i64(Cb), init,
         [&](Value *c, ArrayRef<Value *> a) {
           std::vector<Value *> r(a.begin(), a.end());
           Value *xc = gep(xTile, b.CreateMul(c, cStride, "", false, true));
           Value *wc = gep(wBlk, mulc(c, taps * rk));
-          for (int64_t kh = 0; kh < g.KH; ++kh)
-            for (int64_t kw = 0; kw < g.KW; ++kw) {
-              int64_t t = kh * g.KW + kw;
-              int64_t colOff = ((kw * g.DW) % g.SW) * L.phasePitch +
-                               (kw * g.DW) / g.SW;
-              auto xload = [&](int64_t j) {
-                int64_t rr = j / rv, vv = j % rv;
-                int64_t off = (rr * g.SH + kh * g.DH) * L.rowPitch + colOff +
-                              vv * VL;
-                return b.CreateAlignedLoad(vecTy, gep(xc, i64(off)), Align(4));
-              };
-              auto wload = [&](int64_t kk) {
-                Value *s = b.CreateAlignedLoad(f32, gep(wc, i64(t * rk + kk)),
-                                               Align(4));
-                return b.CreateVectorSplat(VL, s);
-              };
-              emitOuterProductFma(b, fmuladd, rk, rw, xload, wload, r);
-            }
-          return r;
+          // The next group's rows into L2 while this group is computed: a
+          // stream per channel is too many for the hardware prefetcher.
+          if (packNext)
+            for (int64_t off = 0; off < GW; off += 16) // 16 floats: a line
+              b.CreateIntrinsic(Intrinsic::prefetch, {b.getPtrTy()},
+                                {gep(packNext, k.add(mulc(c, g.W), i64(off))), b.getInt32(0),
+                                 b.getInt32(2), b.getInt32(1)});
+          Value *packDst = packSrc ? gep(packBuf, mulc(c, GW)) : nullptr;
+          if (!rowLoop) {
+            for (int64_t kh = 0; kh < g.KH; ++kh)
+              emitRowTaps(xc, wc, kh, r, packDst);
+            return r;
+          }
+          return forLoopMulti(
+              b, i64(0), i64(g.KH), r,
+              [&](Value *kh, ArrayRef<Value *> a2) {
+                std::vector<Value *> r2(a2.begin(), a2.end());
+                emitRowTaps(gep(xc, mulc(kh, g.DH * L.rowPitch)),
+                            gep(wc, mulc(kh, g.KW * rk)), 0, r2);
+                return r2;
+              },
+              /*knownNonEmpty=*/true);
         },
         /*knownNonEmpty=*/true);
     // Epilogue (after the last channel block): the fused activations and
@@ -397,6 +468,59 @@ Error lowerConv2dDirect(Kernel &k) {
     int64_t lastRv = vRem ? vRem : RV;
     emitTile(caps, nIdx, gIdx, k0, rk, oh0, rh, i64(NV - lastRv), lastRv,
              true);
+  };
+
+  // A packed pointwise work item: every channel block over column group
+  // `grp` of image nIdx, group gIdx, the group packed ([Cg][GW]) into
+  // packBuf by the first tile. `last`: the group holding vector NV-1.
+  auto emitPackedGroup = [&](ArrayRef<Value *> caps, Value *nIdx, Value *gIdx,
+                             Value *grp, bool last) {
+    int64_t rv = last ? NV - (NG - 1) * RV : RV;
+    Value *src = gep(caps[0], k.add(mulc(k.add(mulc(nIdx, g.C), mulc(gIdx, g.Cg)), g.W),
+                                    mulc(grp, GW)));
+    Value *v0 = mulc(grp, RV);
+    int64_t kFull = g.Kg / RK, kRem = g.Kg % RK;
+    // The first tile packs (and prefetches the next group), the others
+    // read the pack.
+    int64_t rk0 = kFull ? RK : kRem;
+    packSrc = src;
+    packNext = last ? nullptr : gep(src, i64(GW));
+    emitTile(caps, nIdx, gIdx, i64(0), rk0, i64(0), 1, v0, rv, last);
+    packSrc = packNext = nullptr;
+    forLoop(b, 1, kFull, [&](Value *kb) {
+      emitTile(caps, nIdx, gIdx, mulc(kb, RK), RK, i64(0), 1, v0, rv, last);
+    });
+    if (kRem && kFull)
+      emitTile(caps, nIdx, gIdx, i64(kFull * RK), kRem, i64(0), 1, v0, rv, last);
+  };
+  auto runPackedItems = [&](ArrayRef<Value *> captures) {
+    emitParallelFor(k, g.N * g.G * NG, captures, tile.cost + double(g.N) * g.C * g.W,
+                    [&](ArrayRef<Value *> caps, Value *item) {
+      Function *f = b.GetInsertBlock()->getParent();
+      { // in the outlined function's entry block: one buffer per thread
+        IRBuilder<> eb(&f->getEntryBlock(), f->getEntryBlock().begin());
+        auto *buf = eb.CreateAlloca(ArrayType::get(f32, g.Cg * GW));
+        buf->setAlignment(Align(64));
+        packBuf = buf;
+      }
+      Value *grp = b.CreateURem(item, i64(NG)), *t = b.CreateUDiv(item, i64(NG));
+      Value *gIdx = b.CreateURem(t, i64(g.G)), *nIdx = b.CreateUDiv(t, i64(g.G));
+      if (NG == 1) {
+        emitPackedGroup(caps, nIdx, gIdx, grp, true);
+        return;
+      }
+      BasicBlock *full = BasicBlock::Create(ctx, "group.full", f);
+      BasicBlock *rest = BasicBlock::Create(ctx, "group.last", f);
+      BasicBlock *done = BasicBlock::Create(ctx, "group.done", f);
+      b.CreateCondBr(b.CreateICmpULT(grp, i64(NG - 1)), full, rest);
+      b.SetInsertPoint(full);
+      emitPackedGroup(caps, nIdx, gIdx, grp, false);
+      b.CreateBr(done);
+      b.SetInsertPoint(rest);
+      emitPackedGroup(caps, nIdx, gIdx, grp, true);
+      b.CreateBr(done);
+      b.SetInsertPoint(done);
+    });
   };
 
   double cycles = tile.cost;
@@ -475,12 +599,14 @@ Error lowerConv2dDirect(Kernel &k) {
   };
   // Captures: scratch, out (the conv output in scratch when a pooling is
   // fused), the residual operands, [the pooled output,] the channel block.
-  std::vector<Value *> captures{k.scratch, convOut};
+  std::vector<Value *> captures{packGroups ? k.in[0] : k.scratch, convOut};
   for (size_t i = 1; i < n.operands.size(); ++i)
     captures.push_back(k.in[i]);
   if (poolPerBlock)
     captures.push_back(k.out);
-  if (CB == 1)
+  if (packGroups)
+    runPackedItems(captures);
+  else if (CB == 1)
     runItems(captures);
   else // channel blocks in order, each over the whole pool
     forLoop(b, 0, CB, [&](Value *cbi) {
