@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CodeGen/ConvPlan.h"
+#include "IR/Graph.h"
 
 #include <algorithm>
 
@@ -210,6 +211,21 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t) {
   double weights = uBytes > kL2Bytes ? g.N * uBytes / 8 : 0;
   p.cost = gemm + inT + outT + copy + traffic + weights;
   return p;
+}
+
+bool unfoldedConvGeom(const ir::Node &n, ConvGeom &g) {
+  if (n.kind != ir::OpKind::Conv2d || n.operands.empty())
+    return false;
+  const ir::Shape &xs = n.operands[0]->shape, ys = n.opShape();
+  if (xs.size() != 4 || ys.size() != 4)
+    return false;
+  const ir::Attrs &a = n.attrs;
+  g = ConvGeom{xs[0],        xs[1],        xs[2],        xs[3],
+               ys[1],        ys[2],        ys[3],        a.groups,
+               0,            0,            a.kernel[0],  a.kernel[1],
+               a.stride[0],  a.stride[1],  a.padding[0], a.padding[1],
+               a.dilation[0], a.dilation[1]};
+  return true;
 }
 
 } // namespace cnnc::codegen

@@ -44,15 +44,8 @@ namespace cnnc::codegen {
 namespace {
 
 bool convGeom(const ir::Node &n, ConvGeom &g) {
-  const ir::Shape &xs = n.operands[0]->shape, ys = n.opShape();
-  if (xs.size() != 4 || ys.size() != 4)
+  if (!unfoldedConvGeom(n, g))
     return false;
-  const ir::Attrs &a = n.attrs;
-  g = ConvGeom{xs[0],        xs[1],        xs[2],        xs[3],
-               ys[1],        ys[2],        ys[3],        a.groups,
-               0,            0,            a.kernel[0],  a.kernel[1],
-               a.stride[0],  a.stride[1],  a.padding[0], a.padding[1],
-               a.dilation[0], a.dilation[1]};
   if (g.G <= 0 || g.C % g.G || g.K % g.G || g.SH <= 0 || g.SW <= 0 ||
       g.DH <= 0 || g.DW <= 0 || g.OH <= 0 || g.OW <= 0 || g.N <= 0)
     return false;
@@ -112,6 +105,7 @@ int64_t kernelScratchBytes(const ir::Node &n) {
   if (g.H == 1 && g.KH == 1 && g.KW == 1)
     bytes = std::max(bytes, g.N * g.C * (ceilDiv(g.W, 16) * 16 + kMaxGroupVectors * 16) * 4);
   bytes = std::max(bytes, winogradScratchBytes(n));
+  bytes = std::max(bytes, chanVecScratchBytes(n));
   return (bytes + 63) / 64 * 64 + poolScratchBytes(n);
 }
 

@@ -17,6 +17,10 @@
 #include <cstdint>
 #include <string>
 
+namespace cnnc::ir {
+struct Node;
+}
+
 namespace cnnc::codegen {
 
 /// What the generated code may assume about the target's SIMD unit.
@@ -45,6 +49,11 @@ struct ConvTile {
   /// holds partial sums between passes, so one pass's weights stay in L1.
   int64_t Cb = 1;
 };
+
+/// The geometry of a Conv2d node as written (Cg, Kg left 0; no folding of
+/// pointwise convs into one row): false unless the node is a conv with 4-d
+/// input and output. The kernels add their own checks.
+bool unfoldedConvGeom(const ir::Node &n, ConvGeom &g);
 
 /// Best tile for `g` on `t`.
 ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t);

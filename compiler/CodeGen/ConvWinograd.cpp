@@ -62,17 +62,8 @@ const double kAT[4][6] = {{1, 1, 1, 1, 1, 0},
 constexpr int64_t kMinChannels = 16;
 
 bool geomOf(const ir::Node &n, ConvGeom &g) {
-  if (n.kind != ir::OpKind::Conv2d || n.operands.empty())
+  if (!unfoldedConvGeom(n, g))
     return false;
-  const ir::Shape &xs = n.operands[0]->shape, ys = n.opShape();
-  if (xs.size() != 4 || ys.size() != 4)
-    return false;
-  const ir::Attrs &a = n.attrs;
-  g = ConvGeom{xs[0],        xs[1],        xs[2],        xs[3],
-               ys[1],        ys[2],        ys[3],        a.groups,
-               0,            0,            a.kernel[0],  a.kernel[1],
-               a.stride[0],  a.stride[1],  a.padding[0], a.padding[1],
-               a.dilation[0], a.dilation[1]};
   if (g.G != 1 || g.N <= 0 || g.OH <= 0 || g.OW <= 0)
     return false;
   g.Cg = g.C;

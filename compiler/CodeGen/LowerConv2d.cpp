@@ -14,9 +14,12 @@ using namespace llvm;
 namespace cnnc::codegen {
 
 Error lowerConv2d(Kernel &k) {
-  if (k.scratch) { // the fast paths (ConvWinograd.cpp, ConvDirect.cpp)
+  if (k.scratch) { // the fast paths (ConvWinograd.cpp, ConvChannelVec.cpp,
+                   // ConvDirect.cpp)
     if (winogradChosen(k.node, k.vec))
       return lowerConv2dWinograd(k);
+    if (chanVecChosen(k.node, k.vec))
+      return lowerConv2dChanVec(k);
     return lowerConv2dDirect(k);
   }
   const ir::Node &n = k.node;

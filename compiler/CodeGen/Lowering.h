@@ -169,6 +169,13 @@ llvm::Error lowerConv2dWinograd(Kernel &k);
 bool winogradChosen(const ir::Node &n, const VectorTarget &t);
 /// Scratch bytes the Winograd kernel may need for any vector width, or 0.
 int64_t winogradScratchBytes(const ir::Node &n);
+/// Convolution vectorised over output channels (ConvChannelVec.cpp) for
+/// ungrouped convs without a fused pooling. chanVecChosen: eligible and
+/// estimated cheaper than the direct kernel on this target.
+llvm::Error lowerConv2dChanVec(Kernel &k);
+bool chanVecChosen(const ir::Node &n, const VectorTarget &t);
+/// Scratch bytes (its zero-padded input copy) the kernel may need, or 0.
+int64_t chanVecScratchBytes(const ir::Node &n);
 /// A pooling fused into a conv (ConvPool.cpp): the conv's own output is
 /// OH x OW per plane, the pooled one OHp x OWp, windows SH x SW.
 struct PoolGeom {

@@ -1,0 +1,544 @@
+//===- ConvChannelVec.cpp - convolution vectorised over output channels ----===//
+//
+// The direct kernel (ConvDirect.cpp) puts VL output columns of one channel
+// in a register; a narrow output (7x7) wastes lanes and a strided one needs
+// phase-split copies. This kernel puts VL *output channels* of one output
+// pixel in a register instead, so the output's width and the stride do not
+// matter:
+//  * output pixels are flattened per image, p = oh * OW + ow (P = OH * OW),
+//    and covered by tiles of RP consecutive pixels (one static remainder
+//    tile), so a 7x7 output is 49 pixels with no lane wasted;
+//  * output channels are padded to KV = ceil(K / VL) vectors and grouped in
+//    blocks of RK vectors; the weights are packed at compile time per block
+//    as [C][KH][KW][rk][VL] (rk = RK, fewer for the last block; zeros in the
+//    lanes past K), so one tap's weights for the whole block are contiguous;
+//  * a register tile holds RK x RP accumulators (RK channel vectors x RP
+//    pixels). Its inner loop runs over the input channels with the taps
+//    unrolled (or, with very many taps, a loop over the kernel rows); each
+//    tap does RK weight-vector loads, RP scalar broadcasts of the input and
+//    RK * RP FMAs. The input offset of every pixel of a tile is computed
+//    once per tile; the taps' offsets are constants;
+//  * when a block's weights exceed half of L1, the input channels are split
+//    into passes of Cb channels: every tile of a work item runs one pass
+//    while that pass's weights stay in L1, keeping its partial sums in a
+//    stack buffer ([tile pixel][rk][VL]) until the next pass;
+//  * padding: the input is first copied into scratch with the zero border
+//    made explicit, per (image, channel) plane [Hp][Wp]; an unpadded conv
+//    reads its input directly;
+//  * output: each channel's RP pixels are consecutive floats of its NCHW
+//    plane, so the accumulators are transposed lane by lane into one
+//    RP-float vector per channel, to which bias (the accumulators' initial
+//    value) and the fused epilogue (activations, residual adds) apply like
+//    in the other kernels before it is stored.
+// Work items are (image, pixel group, channel block), the channel block
+// fastest, so a group's input (sized to stay in L2) is reused by all blocks
+// while the weights stream; every output element is computed by one item
+// with a fixed reduction order, so results do not depend on the thread
+// count. Grouped convolutions and fused poolings are left to the direct
+// kernel. The choice against the direct kernel is made by estimated cycles
+// (chanVecChosen).
+//
+//===----------------------------------------------------------------------===//
+#include "CodeGen/Lowering.h"
+
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/Intrinsics.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+using namespace llvm;
+
+namespace cnnc::codegen {
+
+namespace {
+
+constexpr double kFmaPerCycle = 2.0;
+constexpr double kLoadsPerCycle = 2.0;
+constexpr double kFmaLatency = 4.0;
+/// Per-core L1D: one pass's weights of a channel block should stay in it.
+constexpr double kL1Bytes = 32 * 1024;
+/// Per-core L2 share: a pixel group's input should stay well inside it.
+constexpr double kL2Bytes = 512 * 1024;
+/// Largest per-item buffer of partial sums (between input-channel passes).
+constexpr int64_t kMaxPartialBytes = 32 * 1024;
+/// Most FMAs and loads one input channel's unrolled taps may emit.
+constexpr int64_t kMaxUnrolledOps = 640;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// The unfolded geometry (the direct kernel's view folds pointwise convs
+/// into one long row; this kernel flattens pixels anyway).
+bool geomOf(const ir::Node &n, ConvGeom &g) {
+  if (!unfoldedConvGeom(n, g))
+    return false;
+  if (g.G != 1 || g.N <= 0 || g.C <= 0 || g.K <= 0 || g.OH <= 0 ||
+      g.OW <= 0 || g.SH <= 0 || g.SW <= 0 || g.DH <= 0 || g.DW <= 0 ||
+      g.PH < 0 || g.PW < 0 || g.KH <= 0 || g.KW <= 0)
+    return false;
+  g.Cg = g.C;
+  g.Kg = g.K;
+  // The last output pixel's window must lie inside the padded input.
+  if ((g.OH - 1) * g.SH + (g.KH - 1) * g.DH >= g.H + 2 * g.PH ||
+      (g.OW - 1) * g.SW + (g.KW - 1) * g.DW >= g.W + 2 * g.PW)
+    return false;
+  return true;
+}
+
+/// Whether the kernel can run the node at all.
+bool eligible(const ir::Node &n, ConvGeom &g) {
+  if (!geomOf(n, g) || n.pooling())
+    return false;
+  for (const ir::EpilogueStep &st : n.epilogue)
+    if (st.kind != ir::OpKind::Add && !ir::isActivation(st.kind))
+      return false;
+  return true;
+}
+
+/// Layout, tiling and cost of the kernel for one geometry and target.
+struct ChanVecPlan {
+  int64_t VL, KV;       ///< lanes; channel vectors (K padded to VL)
+  int64_t RK, RP;       ///< register tile: channel vectors x pixels
+  int64_t KB;           ///< channel blocks (the last may have fewer vectors)
+  int64_t P, Tf, rpRem; ///< pixels per image, full pixel tiles, remainder
+  int64_t TPG, NGrp;    ///< full-size tiles per pixel group, groups
+  int64_t Cb, NCh;      ///< input channels per pass, passes
+  bool copy;            ///< the input is copied with explicit zero padding
+  int64_t Hp, Wp;       ///< rows and columns of the (padded) input read
+  int64_t plane;        ///< floats per (image, channel) input plane
+  double cost;          ///< estimated cycles for the whole conv
+  int64_t tiles() const { return Tf + (rpRem ? 1 : 0); }
+};
+
+double stepCycles(int64_t rk, int64_t rp) {
+  double fma = double(rk * rp) / kFmaPerCycle;
+  double ld = double(rk + rp) / kLoadsPerCycle;
+  return std::max({fma, ld, kFmaLatency});
+}
+
+/// Input rows and columns of the padded copy a layout needs (at most the
+/// padded input's).
+void paddedExtent(const ConvGeom &g, int64_t &Hp, int64_t &Wp) {
+  Hp = (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1;
+  Wp = (g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1;
+}
+
+ChanVecPlan plan(const ConvGeom &g, const VectorTarget &t) {
+  ChanVecPlan p;
+  p.VL = t.width;
+  p.KV = ceilDiv(g.K, p.VL);
+  p.P = g.OH * g.OW;
+  p.copy = g.PH > 0 || g.PW > 0;
+  if (p.copy) {
+    paddedExtent(g, p.Hp, p.Wp);
+  } else {
+    p.Hp = g.H;
+    p.Wp = g.W;
+  }
+  p.plane = p.Hp * p.Wp;
+  const int64_t taps = g.KH * g.KW, steps = g.C * taps;
+  const int64_t spare = t.hasFMA ? 1 : 2;
+  const int64_t budget = t.numRegs > 16 ? t.numRegs - 4 : t.numRegs;
+  double best = -1;
+  p.RK = p.RP = 1;
+  for (int64_t rk = 1; rk <= std::min<int64_t>(p.KV, 8); ++rk)
+    for (int64_t rp = 1; rp <= std::min<int64_t>(p.P, 16); ++rp) {
+      if (rk * rp + std::min(rk, rp) + spare > budget)
+        break;
+      int64_t kFull = p.KV / rk, kRem = p.KV % rk;
+      int64_t pFull = p.P / rp, pRem = p.P % rp;
+      double c = 0;
+      for (int ki = 0; ki < 2; ++ki)
+        for (int pi = 0; pi < 2; ++pi) {
+          int64_t kn = ki ? (kRem ? 1 : 0) : kFull, kt = ki ? kRem : rk;
+          int64_t pn = pi ? (pRem ? 1 : 0) : pFull, pt = pi ? pRem : rp;
+          if (kn > 0 && pn > 0)
+            // Steps, plus the epilogue's transpose and stores (about a
+            // cycle per output element) and the tile's setup.
+            c += double(kn * pn) *
+                 (steps * stepCycles(kt, pt) + 1.0 * kt * p.VL * pt + 20);
+        }
+      if (best < 0 || c < best * 0.999 ||
+          (c <= best * 1.001 && rk * rp > p.RK * p.RP)) {
+        best = c;
+        p.RK = rk;
+        p.RP = rp;
+      }
+    }
+  p.KB = ceilDiv(p.KV, p.RK);
+  p.Tf = p.P / p.RP;
+  p.rpRem = p.P % p.RP;
+  // Input-channel passes: a block's weights for one pass (Cb x taps x RK
+  // vectors) stay in half of L1 while every tile of the group runs over
+  // them; between passes the tiles' partial sums go to a buffer.
+  const int64_t blockBytes = taps * p.RK * p.VL * 4;
+  p.Cb = g.C;
+  if (double(g.C * blockBytes) > kL1Bytes / 2)
+    p.Cb = std::min(g.C, std::max<int64_t>({1, ceilDiv(32, taps),
+                                             int64_t(kL1Bytes / 2) / blockBytes}));
+  p.NCh = ceilDiv(g.C, p.Cb);
+  // Pixel groups: as many tiles as keep the group's input rows within half
+  // of L2 (so they stay cached while every channel block's weights stream
+  // through) and, with several passes, the partial sums within their buffer.
+  auto groupBytes = [&](int64_t tiles) {
+    int64_t rows = std::min(g.OH, ceilDiv(tiles * p.RP, g.OW) + 1);
+    int64_t inRows = std::min(p.Hp, (rows - 1) * g.SH + (g.KH - 1) * g.DH + 1);
+    return double(g.C) * inRows * p.Wp * 4;
+  };
+  auto partialBytes = [&](int64_t tiles) {
+    return p.NCh > 1 ? tiles * p.RP * p.RK * p.VL * 4 : 0;
+  };
+  const int64_t T = p.tiles();
+  p.TPG = T;
+  while (p.TPG > 1 && (groupBytes(p.TPG) > kL2Bytes / 2 ||
+                       partialBytes(p.TPG) > kMaxPartialBytes))
+    p.TPG = ceilDiv(p.TPG, 2);
+  p.NGrp = ceilDiv(T, p.TPG);
+  // Every group streams all weights; beyond L2 they come at ~8 bytes per
+  // cycle (per image).
+  double wBytes = double(p.KV) * p.VL * steps * 4;
+  double weights = wBytes > kL2Bytes / 2 ? double(g.N) * p.NGrp * wBytes / 8 : 0;
+  double copy = p.copy ? double(g.N) * g.C * p.plane * 0.5 : 0;
+  // Partial sums saved and reloaded between passes.
+  double partials = double(g.N) * p.KV * p.P * 2.0 * (p.NCh - 1);
+  p.cost = best * g.N + weights + copy + partials;
+  return p;
+}
+
+/// Whether the direct kernel folds the conv into one long row (1x1,
+/// stride 1, unpadded): it then wastes no lanes and packs its input like a
+/// GEMM panel, and stays the better kernel (measured: 64->256 at 56x56,
+/// 512->2048 and 2048->512 at 7x7 are 1.2-1.4x faster direct).
+bool foldsToRow(const ConvGeom &g) {
+  return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 &&
+         g.PW == 0 && g.OH == g.H && g.OW == g.W;
+}
+
+/// The direct kernel's estimate for the same node: its register tiles
+/// (chooseConvTile) plus its padded, phase-split input copy, which that
+/// estimate leaves out (a strided copy goes element by element).
+double directCost(const ConvGeom &g, const VectorTarget &t) {
+  double tiles = chooseConvTile(g, t).cost;
+  if (tiles <= 0)
+    return tiles;
+  ConvInputLayout L = convInputLayout(g, t.width);
+  return tiles + double(L.floats()) * (g.SW > 1 ? 2.0 : 0.5);
+}
+
+} // namespace
+
+bool chanVecChosen(const ir::Node &n, const VectorTarget &t) {
+  ConvGeom g;
+  if (!eligible(n, g))
+    return false;
+  if (foldsToRow(g))
+    return false;
+  double direct = directCost(g, t);
+  return direct > 0 && plan(g, t).cost < direct;
+}
+
+int64_t chanVecScratchBytes(const ir::Node &n) {
+  ConvGeom g;
+  if (!eligible(n, g) || (g.PH == 0 && g.PW == 0))
+    return 0;
+  int64_t Hp, Wp;
+  paddedExtent(g, Hp, Wp);
+  return g.N * g.C * Hp * Wp * 4;
+}
+
+Error lowerConv2dChanVec(Kernel &k) {
+  const ir::Node &n = k.node;
+  ConvGeom g;
+  if (!eligible(n, g))
+    return k.error("internal error: geometry unfit for the channel-vector kernel");
+  const ChanVecPlan P = plan(g, k.vec);
+  if (P.copy && !k.scratch)
+    return k.error("internal error: channel-vector convolution without scratch");
+  const int64_t VL = P.VL, RK = P.RK, RP = P.RP, KV = P.KV;
+  const int64_t C = g.C, K = g.K, taps = g.KH * g.KW;
+  if (getenv("CNNC_CONV_DEBUG"))
+    errs() << "conv " << n.name << ": channel-vectorised VL " << VL << " RK "
+           << RK << " RP " << RP << " pixels " << P.P << " groups " << P.NGrp
+           << "x" << P.TPG << " tiles, " << P.NCh << " passes of " << P.Cb
+           << " channels" << (P.copy ? ", padded copy" : "")
+           << " est " << P.cost << " cycles (direct "
+           << directCost(g, k.vec) << ")\n";
+
+  // --- weights [KB][C][KH][KW][rk][VL] --------------------------------------
+  auto wtOr = k.tensor("weight");
+  if (!wtOr)
+    return wtOr.takeError();
+  if (!*wtOr)
+    return k.error("missing weight param");
+  const std::vector<float> &wsrc = (*wtOr)->data;
+  if ((int64_t)wsrc.size() != K * C * taps)
+    return k.error("weight has the wrong size");
+  std::vector<float> packed(size_t(KV * VL * C * taps), 0.0f);
+  for (int64_t kb = 0; kb < P.KB; ++kb) {
+    int64_t v0 = kb * RK, rk = std::min(RK, KV - v0);
+    int64_t base = v0 * VL * C * taps;
+    for (int64_t kk = 0; kk < rk; ++kk)
+      for (int64_t l = 0; l < VL; ++l) {
+        int64_t ko = (v0 + kk) * VL + l;
+        if (ko >= K)
+          continue;
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t t = 0; t < taps; ++t)
+            packed[size_t(base + ((c * taps + t) * rk + kk) * VL + l)] =
+                wsrc[size_t((ko * C + c) * taps + t)];
+      }
+  }
+  const ir::Param *wp = n.param("weight");
+  Value *wPacked = k.constant("chanvec.pack." + wp->key, packed);
+  auto bOr = k.param("bias");
+  if (!bOr)
+    return bOr.takeError();
+  Value *biasG = *bOr;
+
+  IRBuilder<> &b = k.b;
+  Type *f32 = b.getFloatTy();
+  auto *vecTy = FixedVectorType::get(f32, VL);
+  auto gep = [&](Value *base, Value *idx) {
+    return b.CreateInBoundsGEP(f32, base, idx);
+  };
+  auto i64 = [&](int64_t v) { return b.getInt64(v); };
+  auto mulc = [&](Value *a, int64_t c) { return k.mul(a, c); };
+
+  // --- 1. zero-padded input copy, per (image, channel) plane ---------------
+  if (P.copy) {
+    int64_t planes = g.N * C;
+    emitParallelFor(
+        k, planes, {k.in[0], k.scratch}, double(planes) * P.plane * 0.5,
+        [&](ArrayRef<Value *> caps, Value *pl) {
+          Value *src = gep(caps[0], mulc(pl, g.H * g.W));
+          Value *dst = gep(caps[1], mulc(pl, P.plane));
+          auto zero = [&](Value *base, int64_t from, int64_t to) {
+            if (from < to)
+              b.CreateMemSet(gep(base, i64(from)), b.getInt8(0),
+                             (to - from) * 4, MaybeAlign(4));
+          };
+          // Padded row r is input row r - PH; column q is input column q - PW.
+          int64_t rowLo = std::min(g.PH, P.Hp);
+          int64_t rowHi = std::min(g.PH + g.H, P.Hp);
+          int64_t colLo = std::min(g.PW, P.Wp);
+          int64_t colHi = std::min(g.PW + g.W, P.Wp);
+          zero(dst, 0, rowLo * P.Wp);
+          zero(dst, rowHi * P.Wp, P.Hp * P.Wp);
+          if (rowHi > rowLo)
+            forLoop(b, rowLo, rowHi, [&](Value *r) {
+              Value *drow = gep(dst, mulc(r, P.Wp));
+              zero(drow, 0, colLo);
+              zero(drow, colHi, P.Wp);
+              if (colHi > colLo)
+                b.CreateMemCpy(gep(drow, i64(colLo)), MaybeAlign(4),
+                               gep(src, k.add(mulc(k.add(r, -g.PH), g.W),
+                                              colLo - g.PW)),
+                               MaybeAlign(4), (colHi - colLo) * 4);
+            });
+        });
+  }
+
+  // --- 2. the tiles -----------------------------------------------------------
+  Function *fmuladd = Intrinsic::getDeclaration(&k.m, Intrinsic::fmuladd, {vecTy});
+  const bool rowLoop =
+      g.KH > 1 && taps * (RK * RP + RK + RP) > kMaxUnrolledOps;
+  // One tile: image nIdx, channel vectors [kb*RK, kb*RK + rk) (`valid`
+  // lanes of the last one hold channels < K), pixels [p0, p0 + rp), input
+  // channels [c0, c1). The first pass starts from the bias, later ones from
+  // the partial sums in `part` ([rp][rk][VL] at the tile's slot), which all
+  // but the last pass write back; the last applies the epilogue and stores.
+  auto emitTile = [&](ArrayRef<Value *> caps, Value *nIdx, Value *kb,
+                      int64_t rk, int64_t valid, Value *p0, int64_t rp,
+                      Value *c0, Value *c1, bool first, bool last,
+                      Value *part) {
+    Value *xImg = gep(caps[0], mulc(nIdx, C * P.plane));
+    Value *v0 = mulc(kb, RK);                  // first channel vector
+    Value *wBlk = gep(wPacked, mulc(v0, VL * C * taps));
+    // Input offset of each pixel's window origin.
+    std::vector<Value *> xPix;
+    for (int64_t j = 0; j < rp; ++j) {
+      Value *p = k.add(p0, j);
+      Value *oh = b.CreateUDiv(p, i64(g.OW)), *ow = b.CreateURem(p, i64(g.OW));
+      xPix.push_back(gep(xImg, k.add(mulc(oh, g.SH * P.Wp), mulc(ow, g.SW))));
+    }
+    auto partPtr = [&](int64_t kk, int64_t j) {
+      return gep(part, i64((j * rk + kk) * VL));
+    };
+    std::vector<Value *> init;
+    for (int64_t kk = 0; kk < rk; ++kk) {
+      Value *bv = ConstantFP::get(vecTy, 0.0);
+      if (first && biasG) {
+        // The bias of the vector's channels; past K (only in the block's
+        // last vector) zero.
+        Value *bp = gep(biasG, mulc(k.add(v0, kk), VL));
+        if (kk == rk - 1 && valid < VL) {
+          std::vector<Constant *> m;
+          for (int64_t l = 0; l < VL; ++l)
+            m.push_back(ConstantInt::getBool(b.getContext(), l < valid));
+          bv = b.CreateMaskedLoad(vecTy, bp, Align(4), ConstantVector::get(m),
+                                  ConstantFP::get(vecTy, 0.0));
+        } else {
+          bv = b.CreateAlignedLoad(vecTy, bp, Align(4));
+        }
+      }
+      for (int64_t j = 0; j < rp; ++j)
+        init.push_back(first ? bv
+                             : b.CreateAlignedLoad(vecTy, partPtr(kk, j),
+                                                   Align(32)));
+    }
+    // Taps of kernel row kh (kernel row 0 of channel c at offset cOff of
+    // each pixel's origin; wc: that channel's weights).
+    auto emitRowTaps = [&](Value *cOff, Value *wc, int64_t kh,
+                           std::vector<Value *> &r) {
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        int64_t tapOff = kh * g.DH * P.Wp + kw * g.DW;
+        auto xload = [&](int64_t j) {
+          Value *s = b.CreateAlignedLoad(
+              f32, gep(gep(xPix[j], cOff), i64(tapOff)), Align(4));
+          return b.CreateVectorSplat(VL, s);
+        };
+        auto wload = [&](int64_t kk) {
+          return b.CreateAlignedLoad(
+              vecTy, gep(wc, i64(((kh * g.KW + kw) * rk + kk) * VL)), Align(4));
+        };
+        emitOuterProductFma(b, fmuladd, rk, rp, xload, wload, r);
+      }
+    };
+    std::vector<Value *> acc = forLoopMulti(
+        b, c0, c1, init,
+        [&](Value *c, ArrayRef<Value *> a) {
+          std::vector<Value *> r(a.begin(), a.end());
+          Value *cOff = mulc(c, P.plane);
+          Value *wc = gep(wBlk, mulc(c, taps * rk * VL));
+          if (!rowLoop) {
+            for (int64_t kh = 0; kh < g.KH; ++kh)
+              emitRowTaps(cOff, wc, kh, r);
+            return r;
+          }
+          return forLoopMulti(
+              b, i64(0), i64(g.KH), r,
+              [&](Value *kh, ArrayRef<Value *> a2) {
+                std::vector<Value *> r2(a2.begin(), a2.end());
+                emitRowTaps(k.add(cOff, mulc(kh, g.DH * P.Wp)),
+                            gep(wc, mulc(kh, g.KW * rk * VL)), 0, r2);
+                return r2;
+              },
+              /*knownNonEmpty=*/true);
+        },
+        /*knownNonEmpty=*/true);
+    if (!last) {
+      for (int64_t kk = 0; kk < rk; ++kk)
+        for (int64_t j = 0; j < rp; ++j)
+          b.CreateAlignedStore(acc[kk * rp + j], partPtr(kk, j), Align(32));
+      return;
+    }
+    // Transpose: channel (v0 + kk) * VL + l gets lane l of its rp
+    // accumulators, one rp-float vector (consecutive pixels of its plane).
+    std::vector<Value *> opPtrs(n.operands.size(), nullptr);
+    for (size_t i = 1; i < n.operands.size(); ++i)
+      opPtrs[i] = caps[1 + i];
+    Type *rowTy = rp == 1 ? f32 : (Type *)FixedVectorType::get(f32, rp);
+    Value *plane0 = k.add(mulc(nIdx, K), mulc(v0, VL)); // first channel's plane
+    for (int64_t kk = 0; kk < rk; ++kk)
+      for (int64_t l = 0; l < (kk == rk - 1 ? valid : VL); ++l) {
+        Value *v = PoisonValue::get(rowTy);
+        for (int64_t j = 0; j < rp; ++j) {
+          Value *e = b.CreateExtractElement(acc[kk * rp + j], l);
+          v = rp == 1 ? e : b.CreateInsertElement(v, e, j);
+        }
+        Value *idx = k.add(mulc(k.add(plane0, kk * VL + l), P.P), p0);
+        if (!n.epilogue.empty())
+          v = emitEpilogue(k, v, opPtrs, idx);
+        b.CreateAlignedStore(v, gep(caps[1], idx), Align(4));
+      }
+  };
+
+  // Items: (image, pixel group, channel block), the channel block fastest.
+  const int64_t kRemV = KV % RK;              // vectors of a short last block
+  const int64_t lastValid = K - (KV - 1) * VL; // lanes of the last vector
+  const int64_t items = g.N * P.NGrp * P.KB;
+  std::vector<Value *> captures{P.copy ? k.scratch : k.in[0], k.out};
+  for (size_t i = 1; i < n.operands.size(); ++i)
+    captures.push_back(k.in[i]);
+  LLVMContext &ctx = b.getContext();
+  emitParallelFor(
+      k, items, captures, P.cost, [&](ArrayRef<Value *> caps, Value *item) {
+        Value *part = nullptr; // partial sums, [TPG * RP][RK][VL]
+        if (P.NCh > 1) {
+          Function *f = b.GetInsertBlock()->getParent();
+          IRBuilder<> eb(&f->getEntryBlock(), f->getEntryBlock().begin());
+          auto *buf = eb.CreateAlloca(ArrayType::get(f32, P.TPG * RP * RK * VL));
+          buf->setAlignment(Align(32));
+          part = buf;
+        }
+        Value *kb = b.CreateURem(item, i64(P.KB));
+        Value *t = b.CreateUDiv(item, i64(P.KB));
+        Value *grp = b.CreateURem(t, i64(P.NGrp));
+        Value *nIdx = b.CreateUDiv(t, i64(P.NGrp));
+        Value *t0 = mulc(grp, P.TPG);
+        // One pass over the group's tiles: full ones in
+        // [grp*TPG, min(Tf, grp*TPG+TPG)), then, in the last group, the
+        // remainder tile.
+        auto pass = [&](int64_t rk, int64_t valid, Value *c0, Value *c1,
+                        bool first, bool last) {
+          auto slot = [&](Value *ti) {
+            return part ? gep(part, mulc(b.CreateSub(ti, t0), RP * rk * VL))
+                        : nullptr;
+          };
+          Value *t1 = k.smin(k.add(t0, P.TPG), i64(P.Tf));
+          forRange(b, t0, t1, [&](Value *ti) {
+            emitTile(caps, nIdx, kb, rk, valid, mulc(ti, RP), RP, c0, c1,
+                     first, last, slot(ti));
+          });
+          if (P.rpRem) {
+            Function *f = b.GetInsertBlock()->getParent();
+            BasicBlock *rem = BasicBlock::Create(ctx, "pix.rem", f);
+            BasicBlock *done = BasicBlock::Create(ctx, "pix.done", f);
+            b.CreateCondBr(b.CreateICmpEQ(grp, i64(P.NGrp - 1)), rem, done);
+            b.SetInsertPoint(rem);
+            emitTile(caps, nIdx, kb, rk, valid, i64(P.Tf * RP), P.rpRem, c0,
+                     c1, first, last, slot(i64(P.Tf)));
+            b.CreateBr(done);
+            b.SetInsertPoint(done);
+          }
+        };
+        // The passes over the input channels: the first and last static,
+        // the ones between in a loop.
+        auto passes = [&](int64_t rk, int64_t valid) {
+          if (P.NCh == 1) {
+            pass(rk, valid, i64(0), i64(C), true, true);
+            return;
+          }
+          pass(rk, valid, i64(0), i64(P.Cb), true, false);
+          if (P.NCh > 2)
+            forLoop(b, 1, P.NCh - 1, [&](Value *cc) {
+              Value *c0 = mulc(cc, P.Cb);
+              pass(rk, valid, c0, k.add(c0, P.Cb), false, false);
+            });
+          pass(rk, valid, i64((P.NCh - 1) * P.Cb), i64(C), false, true);
+        };
+        // Blocks: full ones (RK whole vectors), then the last one, which has
+        // kRemV vectors (RK if KV divides) and lastValid lanes in its last.
+        bool lastDiffers = kRemV != 0 || lastValid != VL;
+        if (!lastDiffers) {
+          passes(RK, VL);
+          return;
+        }
+        Function *f = b.GetInsertBlock()->getParent();
+        BasicBlock *full = BasicBlock::Create(ctx, "chans.full", f);
+        BasicBlock *lastB = BasicBlock::Create(ctx, "chans.last", f);
+        BasicBlock *done = BasicBlock::Create(ctx, "chans.done", f);
+        b.CreateCondBr(b.CreateICmpULT(kb, i64(P.KB - 1)), full, lastB);
+        b.SetInsertPoint(full);
+        passes(RK, VL);
+        b.CreateBr(done);
+        b.SetInsertPoint(lastB);
+        passes(kRemV ? kRemV : RK, lastValid);
+        b.CreateBr(done);
+        b.SetInsertPoint(done);
+      });
+  return Error::success();
+}
+
+} // namespace cnnc::codegen
