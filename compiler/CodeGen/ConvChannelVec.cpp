@@ -299,11 +299,6 @@ Error lowerConv2dChanVec(Kernel &k) {
   IRBuilder<> &b = k.b;
   Type *f32 = b.getFloatTy();
   auto *vecTy = FixedVectorType::get(f32, VL);
-  auto gep = [&](Value *base, Value *idx) {
-    return b.CreateInBoundsGEP(f32, base, idx);
-  };
-  auto i64 = [&](int64_t v) { return b.getInt64(v); };
-  auto mulc = [&](Value *a, int64_t c) { return k.mul(a, c); };
 
   // --- 1. zero-padded input copy, per (image, channel) plane ---------------
   if (P.copy) {
@@ -311,11 +306,11 @@ Error lowerConv2dChanVec(Kernel &k) {
     emitParallelFor(
         k, planes, {k.in[0], k.scratch}, double(planes) * P.plane * 0.5,
         [&](ArrayRef<Value *> caps, Value *pl) {
-          Value *src = gep(caps[0], mulc(pl, g.H * g.W));
-          Value *dst = gep(caps[1], mulc(pl, P.plane));
+          Value *src = k.ptr(caps[0], k.mul(pl, g.H * g.W));
+          Value *dst = k.ptr(caps[1], k.mul(pl, P.plane));
           auto zero = [&](Value *base, int64_t from, int64_t to) {
             if (from < to)
-              b.CreateMemSet(gep(base, i64(from)), b.getInt8(0),
+              b.CreateMemSet(k.ptr(base, k.i64(from)), b.getInt8(0),
                              (to - from) * 4, MaybeAlign(4));
           };
           // Padded row r is input row r - PH; column q is input column q - PW.
@@ -327,12 +322,12 @@ Error lowerConv2dChanVec(Kernel &k) {
           zero(dst, rowHi * P.Wp, P.Hp * P.Wp);
           if (rowHi > rowLo)
             forLoop(b, rowLo, rowHi, [&](Value *r) {
-              Value *drow = gep(dst, mulc(r, P.Wp));
+              Value *drow = k.ptr(dst, k.mul(r, P.Wp));
               zero(drow, 0, colLo);
               zero(drow, colHi, P.Wp);
               if (colHi > colLo)
-                b.CreateMemCpy(gep(drow, i64(colLo)), MaybeAlign(4),
-                               gep(src, k.add(mulc(k.add(r, -g.PH), g.W),
+                b.CreateMemCpy(k.ptr(drow, k.i64(colLo)), MaybeAlign(4),
+                               k.ptr(src, k.add(k.mul(k.add(r, -g.PH), g.W),
                                               colLo - g.PW)),
                                MaybeAlign(4), (colHi - colLo) * 4);
             });
@@ -352,18 +347,18 @@ Error lowerConv2dChanVec(Kernel &k) {
                       int64_t rk, int64_t valid, Value *p0, int64_t rp,
                       Value *c0, Value *c1, bool first, bool last,
                       Value *part) {
-    Value *xImg = gep(caps[0], mulc(nIdx, C * P.plane));
-    Value *v0 = mulc(kb, RK);                  // first channel vector
-    Value *wBlk = gep(wPacked, mulc(v0, VL * C * taps));
+    Value *xImg = k.ptr(caps[0], k.mul(nIdx, C * P.plane));
+    Value *v0 = k.mul(kb, RK);                  // first channel vector
+    Value *wBlk = k.ptr(wPacked, k.mul(v0, VL * C * taps));
     // Input offset of each pixel's window origin.
     std::vector<Value *> xPix;
     for (int64_t j = 0; j < rp; ++j) {
       Value *p = k.add(p0, j);
-      Value *oh = b.CreateUDiv(p, i64(g.OW)), *ow = b.CreateURem(p, i64(g.OW));
-      xPix.push_back(gep(xImg, k.add(mulc(oh, g.SH * P.Wp), mulc(ow, g.SW))));
+      Value *oh = b.CreateUDiv(p, k.i64(g.OW)), *ow = b.CreateURem(p, k.i64(g.OW));
+      xPix.push_back(k.ptr(xImg, k.add(k.mul(oh, g.SH * P.Wp), k.mul(ow, g.SW))));
     }
     auto partPtr = [&](int64_t kk, int64_t j) {
-      return gep(part, i64((j * rk + kk) * VL));
+      return k.ptr(part, k.i64((j * rk + kk) * VL));
     };
     std::vector<Value *> init;
     for (int64_t kk = 0; kk < rk; ++kk) {
@@ -371,7 +366,7 @@ Error lowerConv2dChanVec(Kernel &k) {
       if (first && biasG) {
         // The bias of the vector's channels; past K (only in the block's
         // last vector) zero.
-        Value *bp = gep(biasG, mulc(k.add(v0, kk), VL));
+        Value *bp = k.ptr(biasG, k.mul(k.add(v0, kk), VL));
         if (kk == rk - 1 && valid < VL) {
           std::vector<Constant *> m;
           for (int64_t l = 0; l < VL; ++l)
@@ -395,12 +390,12 @@ Error lowerConv2dChanVec(Kernel &k) {
         int64_t tapOff = kh * g.DH * P.Wp + kw * g.DW;
         auto xload = [&](int64_t j) {
           Value *s = b.CreateAlignedLoad(
-              f32, gep(gep(xPix[j], cOff), i64(tapOff)), Align(4));
+              f32, k.ptr(k.ptr(xPix[j], cOff), k.i64(tapOff)), Align(4));
           return b.CreateVectorSplat(VL, s);
         };
         auto wload = [&](int64_t kk) {
           return b.CreateAlignedLoad(
-              vecTy, gep(wc, i64(((kh * g.KW + kw) * rk + kk) * VL)), Align(4));
+              vecTy, k.ptr(wc, k.i64(((kh * g.KW + kw) * rk + kk) * VL)), Align(4));
         };
         emitOuterProductFma(b, fmuladd, rk, rp, xload, wload, r);
       }
@@ -409,19 +404,19 @@ Error lowerConv2dChanVec(Kernel &k) {
         b, c0, c1, init,
         [&](Value *c, ArrayRef<Value *> a) {
           std::vector<Value *> r(a.begin(), a.end());
-          Value *cOff = mulc(c, P.plane);
-          Value *wc = gep(wBlk, mulc(c, taps * rk * VL));
+          Value *cOff = k.mul(c, P.plane);
+          Value *wc = k.ptr(wBlk, k.mul(c, taps * rk * VL));
           if (!rowLoop) {
             for (int64_t kh = 0; kh < g.KH; ++kh)
               emitRowTaps(cOff, wc, kh, r);
             return r;
           }
           return forLoopMulti(
-              b, i64(0), i64(g.KH), r,
+              b, k.i64(0), k.i64(g.KH), r,
               [&](Value *kh, ArrayRef<Value *> a2) {
                 std::vector<Value *> r2(a2.begin(), a2.end());
-                emitRowTaps(k.add(cOff, mulc(kh, g.DH * P.Wp)),
-                            gep(wc, mulc(kh, g.KW * rk * VL)), 0, r2);
+                emitRowTaps(k.add(cOff, k.mul(kh, g.DH * P.Wp)),
+                            k.ptr(wc, k.mul(kh, g.KW * rk * VL)), 0, r2);
                 return r2;
               },
               /*knownNonEmpty=*/true);
@@ -439,7 +434,7 @@ Error lowerConv2dChanVec(Kernel &k) {
     for (size_t i = 1; i < n.operands.size(); ++i)
       opPtrs[i] = caps[1 + i];
     Type *rowTy = rp == 1 ? f32 : (Type *)FixedVectorType::get(f32, rp);
-    Value *plane0 = k.add(mulc(nIdx, K), mulc(v0, VL)); // first channel's plane
+    Value *plane0 = k.add(k.mul(nIdx, K), k.mul(v0, VL)); // first channel's plane
     for (int64_t kk = 0; kk < rk; ++kk)
       for (int64_t l = 0; l < (kk == rk - 1 ? valid : VL); ++l) {
         Value *v = PoisonValue::get(rowTy);
@@ -447,10 +442,10 @@ Error lowerConv2dChanVec(Kernel &k) {
           Value *e = b.CreateExtractElement(acc[kk * rp + j], l);
           v = rp == 1 ? e : b.CreateInsertElement(v, e, j);
         }
-        Value *idx = k.add(mulc(k.add(plane0, kk * VL + l), P.P), p0);
+        Value *idx = k.add(k.mul(k.add(plane0, kk * VL + l), P.P), p0);
         if (!n.epilogue.empty())
           v = emitEpilogue(k, v, opPtrs, idx);
-        b.CreateAlignedStore(v, gep(caps[1], idx), Align(4));
+        b.CreateAlignedStore(v, k.ptr(caps[1], idx), Align(4));
       }
   };
 
@@ -472,33 +467,33 @@ Error lowerConv2dChanVec(Kernel &k) {
           buf->setAlignment(Align(32));
           part = buf;
         }
-        Value *kb = b.CreateURem(item, i64(P.KB));
-        Value *t = b.CreateUDiv(item, i64(P.KB));
-        Value *grp = b.CreateURem(t, i64(P.NGrp));
-        Value *nIdx = b.CreateUDiv(t, i64(P.NGrp));
-        Value *t0 = mulc(grp, P.TPG);
+        Value *kb = b.CreateURem(item, k.i64(P.KB));
+        Value *t = b.CreateUDiv(item, k.i64(P.KB));
+        Value *grp = b.CreateURem(t, k.i64(P.NGrp));
+        Value *nIdx = b.CreateUDiv(t, k.i64(P.NGrp));
+        Value *t0 = k.mul(grp, P.TPG);
         // One pass over the group's tiles: full ones in
         // [grp*TPG, min(Tf, grp*TPG+TPG)), then, in the last group, the
         // remainder tile.
         auto pass = [&](int64_t rk, int64_t valid, Value *c0, Value *c1,
                         bool first, bool last) {
           auto slot = [&](Value *ti) {
-            return part ? gep(part, mulc(b.CreateSub(ti, t0), RP * rk * VL))
+            return part ? k.ptr(part, k.mul(b.CreateSub(ti, t0), RP * rk * VL))
                         : nullptr;
           };
-          Value *t1 = k.smin(k.add(t0, P.TPG), i64(P.Tf));
+          Value *t1 = k.smin(k.add(t0, P.TPG), k.i64(P.Tf));
           forRange(b, t0, t1, [&](Value *ti) {
-            emitTile(caps, nIdx, kb, rk, valid, mulc(ti, RP), RP, c0, c1,
+            emitTile(caps, nIdx, kb, rk, valid, k.mul(ti, RP), RP, c0, c1,
                      first, last, slot(ti));
           });
           if (P.rpRem) {
             Function *f = b.GetInsertBlock()->getParent();
             BasicBlock *rem = BasicBlock::Create(ctx, "pix.rem", f);
             BasicBlock *done = BasicBlock::Create(ctx, "pix.done", f);
-            b.CreateCondBr(b.CreateICmpEQ(grp, i64(P.NGrp - 1)), rem, done);
+            b.CreateCondBr(b.CreateICmpEQ(grp, k.i64(P.NGrp - 1)), rem, done);
             b.SetInsertPoint(rem);
-            emitTile(caps, nIdx, kb, rk, valid, i64(P.Tf * RP), P.rpRem, c0,
-                     c1, first, last, slot(i64(P.Tf)));
+            emitTile(caps, nIdx, kb, rk, valid, k.i64(P.Tf * RP), P.rpRem, c0,
+                     c1, first, last, slot(k.i64(P.Tf)));
             b.CreateBr(done);
             b.SetInsertPoint(done);
           }
@@ -507,16 +502,16 @@ Error lowerConv2dChanVec(Kernel &k) {
         // the ones between in a loop.
         auto passes = [&](int64_t rk, int64_t valid) {
           if (P.NCh == 1) {
-            pass(rk, valid, i64(0), i64(C), true, true);
+            pass(rk, valid, k.i64(0), k.i64(C), true, true);
             return;
           }
-          pass(rk, valid, i64(0), i64(P.Cb), true, false);
+          pass(rk, valid, k.i64(0), k.i64(P.Cb), true, false);
           if (P.NCh > 2)
             forLoop(b, 1, P.NCh - 1, [&](Value *cc) {
-              Value *c0 = mulc(cc, P.Cb);
+              Value *c0 = k.mul(cc, P.Cb);
               pass(rk, valid, c0, k.add(c0, P.Cb), false, false);
             });
-          pass(rk, valid, i64((P.NCh - 1) * P.Cb), i64(C), false, true);
+          pass(rk, valid, k.i64((P.NCh - 1) * P.Cb), k.i64(C), false, true);
         };
         // Blocks: full ones (RK whole vectors), then the last one, which has
         // kRemV vectors (RK if KV divides) and lastValid lanes in its last.
@@ -529,7 +524,7 @@ Error lowerConv2dChanVec(Kernel &k) {
         BasicBlock *full = BasicBlock::Create(ctx, "chans.full", f);
         BasicBlock *lastB = BasicBlock::Create(ctx, "chans.last", f);
         BasicBlock *done = BasicBlock::Create(ctx, "chans.done", f);
-        b.CreateCondBr(b.CreateICmpULT(kb, i64(P.KB - 1)), full, lastB);
+        b.CreateCondBr(b.CreateICmpULT(kb, k.i64(P.KB - 1)), full, lastB);
         b.SetInsertPoint(full);
         passes(RK, VL);
         b.CreateBr(done);

@@ -166,12 +166,6 @@ Error lowerConv2dDirect(Kernel &k) {
   LLVMContext &ctx = b.getContext();
   Type *f32 = b.getFloatTy();
   auto *vecTy = FixedVectorType::get(f32, VL);
-  auto gep = [&](Value *base, Value *idx) {
-    return b.CreateInBoundsGEP(f32, base, idx);
-  };
-  auto i64 = [&](int64_t v) { return b.getInt64(v); };
-  auto addc = [&](Value *a, int64_t c) { return k.add(a, c); };
-  auto mulc = [&](Value *a, int64_t c) { return k.mul(a, c); };
 
   // Pointwise convolutions (one long row) read the input as column groups
   // of RV vectors with all channels of a group contiguous, [N][NG][C][GW]:
@@ -194,24 +188,24 @@ Error lowerConv2dDirect(Kernel &k) {
     emitParallelFor(
         k, planes, {k.in[0], k.scratch}, double(planes) * NG * GW * 0.5,
         [&](ArrayRef<Value *> caps, Value *p) {
-          Value *nI = b.CreateUDiv(p, i64(g.C)), *cI = b.CreateURem(p, i64(g.C));
-          Value *src = gep(caps[0], mulc(p, g.W));
+          Value *nI = b.CreateUDiv(p, k.i64(g.C)), *cI = b.CreateURem(p, k.i64(g.C));
+          Value *src = k.ptr(caps[0], k.mul(p, g.W));
           // Group q of this channel: ((n * NG + q) * C + c) * GW.
           auto dstOf = [&](Value *q) {
-            return gep(caps[1], mulc(k.add(mulc(k.add(mulc(nI, NG), q), g.C), cI), GW));
+            return k.ptr(caps[1], k.mul(k.add(k.mul(k.add(k.mul(nI, NG), q), g.C), cI), GW));
           };
           int64_t full = g.W / GW, rest = g.W - full * GW;
           if (full > 0)
             forLoop(b, 0, full, [&](Value *q) {
-              b.CreateMemCpy(dstOf(q), MaybeAlign(4), gep(src, mulc(q, GW)), MaybeAlign(4),
+              b.CreateMemCpy(dstOf(q), MaybeAlign(4), k.ptr(src, k.mul(q, GW)), MaybeAlign(4),
                              GW * 4);
             });
           if (full < NG) {
-            Value *d = dstOf(i64(full));
+            Value *d = dstOf(k.i64(full));
             if (rest > 0)
-              b.CreateMemCpy(d, MaybeAlign(4), gep(src, i64(full * GW)), MaybeAlign(4),
+              b.CreateMemCpy(d, MaybeAlign(4), k.ptr(src, k.i64(full * GW)), MaybeAlign(4),
                              rest * 4);
-            b.CreateMemSet(gep(d, i64(rest)), b.getInt8(0), (GW - rest) * 4, MaybeAlign(4));
+            b.CreateMemSet(k.ptr(d, k.i64(rest)), b.getInt8(0), (GW - rest) * 4, MaybeAlign(4));
           }
         });
   } else {
@@ -220,11 +214,11 @@ Error lowerConv2dDirect(Kernel &k) {
     emitParallelFor(
         k, planes, {k.in[0], k.scratch}, cycles,
         [&](ArrayRef<Value *> caps, Value *p) {
-          Value *src = gep(caps[0], mulc(p, g.H * g.W));
-          Value *dst = gep(caps[1], mulc(p, L.plane));
+          Value *src = k.ptr(caps[0], k.mul(p, g.H * g.W));
+          Value *dst = k.ptr(caps[1], k.mul(p, L.plane));
           auto zero = [&](Value *base, int64_t from, int64_t to) {
             if (from < to)
-              b.CreateMemSet(gep(base, i64(from)), b.getInt8(0),
+              b.CreateMemSet(k.ptr(base, k.i64(from)), b.getInt8(0),
                              (to - from) * 4, MaybeAlign(4));
           };
           int64_t rowLo = std::min(g.PH, L.Hp);
@@ -232,25 +226,25 @@ Error lowerConv2dDirect(Kernel &k) {
           zero(dst, 0, rowLo * L.rowPitch);
           zero(dst, rowHi * L.rowPitch, L.Hp * L.rowPitch);
           forLoop(b, rowLo, rowHi, [&](Value *ih) {
-            Value *srow = gep(src, mulc(addc(ih, -g.PH), g.W));
-            Value *drow = gep(dst, mulc(ih, L.rowPitch));
+            Value *srow = k.ptr(src, k.mul(k.add(ih, -g.PH), g.W));
+            Value *drow = k.ptr(dst, k.mul(ih, L.rowPitch));
             for (int64_t ph = 0; ph < g.SW; ++ph) {
               // Column q of phase ph is input column q*SW + ph - PW.
               int64_t qlo = std::max<int64_t>(0, ceilDiv(g.PW - ph, g.SW));
               int64_t qhi = ceilDiv(g.W + g.PW - ph, g.SW);
               qlo = std::min(qlo, L.phasePitch);
               qhi = std::max(qlo, std::min(qhi, L.phasePitch));
-              Value *dph = gep(drow, i64(ph * L.phasePitch));
+              Value *dph = k.ptr(drow, k.i64(ph * L.phasePitch));
               zero(dph, 0, qlo);
               zero(dph, qhi, L.phasePitch);
               if (g.SW == 1) {
                 if (qhi > qlo)
-                  b.CreateMemCpy(gep(dph, i64(qlo)), MaybeAlign(4),
-                                 gep(srow, i64(qlo - g.PW)), MaybeAlign(4),
+                  b.CreateMemCpy(k.ptr(dph, k.i64(qlo)), MaybeAlign(4),
+                                 k.ptr(srow, k.i64(qlo - g.PW)), MaybeAlign(4),
                                  (qhi - qlo) * 4);
               } else {
                 forLoop(b, qlo, qhi, [&](Value *q) {
-                  Value *v = k.load(srow, addc(mulc(q, g.SW), ph - g.PW));
+                  Value *v = k.load(srow, k.add(k.mul(q, g.SW), ph - g.PW));
                   k.store(v, dph, q);
                 });
               }
@@ -295,20 +289,20 @@ Error lowerConv2dDirect(Kernel &k) {
                       Value *v0, int64_t rv, bool last) {
     Value *xs = caps[0], *out = caps[1];
     int64_t rw = rh * rv;
-    Value *kAbs = k.add(mulc(gIdx, g.Kg), k0); // first output channel
+    Value *kAbs = k.add(k.mul(gIdx, g.Kg), k0); // first output channel
     // Input-channel block [cb*Cb, cb*Cb+Cb) when the channels are split.
     Value *cb = CB > 1 ? b.CreatePtrToInt(caps.back(), b.getInt64Ty()) : nullptr;
-    Value *isFirst = cb ? b.CreateICmpEQ(cb, i64(0)) : nullptr;
-    Value *isLast = cb ? b.CreateICmpEQ(cb, i64(CB - 1)) : nullptr;
+    Value *isFirst = cb ? b.CreateICmpEQ(cb, k.i64(0)) : nullptr;
+    Value *isLast = cb ? b.CreateICmpEQ(cb, k.i64(CB - 1)) : nullptr;
     // Flat output index of vector j of channel kk (residuals use it too).
-    Value *imgBase = mulc(k.add(mulc(nIdx, g.K), kAbs), g.OH * g.OW);
+    Value *imgBase = k.mul(k.add(k.mul(nIdx, g.K), kAbs), g.OH * g.OW);
     auto outIdx = [&](int64_t kk, int64_t j) {
       int64_t rr = j / rv, vv = j % rv;
-      Value *idx = k.add(mulc(k.add(oh0, i64(rr)), g.OW),
-                         mulc(k.add(v0, i64(vv)), VL));
-      return k.add(imgBase, k.add(idx, i64(kk * g.OH * g.OW)));
+      Value *idx = k.add(k.mul(k.add(oh0, k.i64(rr)), g.OW),
+                         k.mul(k.add(v0, k.i64(vv)), VL));
+      return k.add(imgBase, k.add(idx, k.i64(kk * g.OH * g.OW)));
     };
-    auto outPtr = [&](int64_t kk, int64_t j) { return gep(out, outIdx(kk, j)); };
+    auto outPtr = [&](int64_t kk, int64_t j) { return k.ptr(out, outIdx(kk, j)); };
     auto storeMask = [&](int64_t j) -> Constant * {
       int64_t vv = j % rv;
       int64_t valid = VL;
@@ -327,7 +321,7 @@ Error lowerConv2dDirect(Kernel &k) {
     for (int64_t kk = 0; kk < rk; ++kk) {
       Value *bv = ConstantFP::get(vecTy, 0.0);
       if (biasG) {
-        Value *s = b.CreateAlignedLoad(f32, gep(biasG, addc(kAbs, kk)),
+        Value *s = b.CreateAlignedLoad(f32, k.ptr(biasG, k.add(kAbs, kk)),
                                        Align(4));
         bv = b.CreateVectorSplat(VL, s);
       }
@@ -346,29 +340,29 @@ Error lowerConv2dDirect(Kernel &k) {
         init.push_back(v);
       }
     }
-    Value *cOff = cb ? mulc(cb, Cb) : i64(0);
+    Value *cOff = cb ? k.mul(cb, Cb) : k.i64(0);
     Value *xTile, *cStride;
     if (packSrc) {
       xTile = packSrc;
-      cStride = i64(g.W);
+      cStride = k.i64(g.W);
     } else if (packBuf) { // [Cg][GW]
       xTile = packBuf;
-      cStride = i64(GW);
+      cStride = k.i64(GW);
     } else if (grouped) { // v0 is a multiple of RV: the tile is one column group
-      Value *grp = b.CreateUDiv(v0, i64(RV));
-      Value *ch = k.add(mulc(gIdx, g.Cg), cOff);
-      xTile = gep(xs, mulc(k.add(mulc(k.add(mulc(nIdx, NG), grp), g.C), ch), GW));
-      cStride = i64(GW);
+      Value *grp = b.CreateUDiv(v0, k.i64(RV));
+      Value *ch = k.add(k.mul(gIdx, g.Cg), cOff);
+      xTile = k.ptr(xs, k.mul(k.add(k.mul(k.add(k.mul(nIdx, NG), grp), g.C), ch), GW));
+      cStride = k.i64(GW);
     } else {
-      Value *xImg = gep(xs, mulc(k.add(k.add(mulc(nIdx, g.C), mulc(gIdx, g.Cg)),
+      Value *xImg = k.ptr(xs, k.mul(k.add(k.add(k.mul(nIdx, g.C), k.mul(gIdx, g.Cg)),
                                        cOff),
                                  L.plane));
-      xTile = gep(xImg, k.add(mulc(mulc(oh0, g.SH), L.rowPitch),
-                              mulc(v0, VL)));
-      cStride = i64(L.plane);
+      xTile = k.ptr(xImg, k.add(k.mul(k.mul(oh0, g.SH), L.rowPitch),
+                              k.mul(v0, VL)));
+      cStride = k.i64(L.plane);
     }
-    Value *wBlk = gep(wPacked, k.add(mulc(kAbs, g.Cg * taps),
-                                     mulc(cOff, taps * rk)));
+    Value *wBlk = k.ptr(wPacked, k.add(k.mul(kAbs, g.Cg * taps),
+                                     k.mul(cOff, taps * rk)));
     // The taps of kernel row kh, unrolled: xc / wc point at kernel row 0 of
     // one input channel's input and weights.
     auto emitRowTaps = [&](Value *xc, Value *wc, int64_t kh, std::vector<Value *> &r,
@@ -379,20 +373,20 @@ Error lowerConv2dDirect(Kernel &k) {
           int64_t rr = j / rv, vv = j % rv;
           int64_t off = (rr * g.SH + kh * g.DH) * L.rowPitch + colOff + vv * VL;
           if (!packDst)
-            return b.CreateAlignedLoad(vecTy, gep(xc, i64(off)), Align(4));
+            return b.CreateAlignedLoad(vecTy, k.ptr(xc, k.i64(off)), Align(4));
           // Packing: the row's partial last vector is loaded masked (zeros
           // past the end), then every vector goes to the pack buffer.
           Value *v;
           if (Constant *m = storeMask(j))
-            v = b.CreateMaskedLoad(vecTy, gep(xc, i64(off)), Align(4), m,
+            v = b.CreateMaskedLoad(vecTy, k.ptr(xc, k.i64(off)), Align(4), m,
                                    ConstantFP::get(vecTy, 0.0));
           else
-            v = b.CreateAlignedLoad(vecTy, gep(xc, i64(off)), Align(4));
-          b.CreateAlignedStore(v, gep(packDst, i64(off)), Align(VL * 4));
+            v = b.CreateAlignedLoad(vecTy, k.ptr(xc, k.i64(off)), Align(4));
+          b.CreateAlignedStore(v, k.ptr(packDst, k.i64(off)), Align(VL * 4));
           return v;
         };
         auto wload = [&](int64_t kk) {
-          Value *s = b.CreateAlignedLoad(f32, gep(wc, i64((kh * g.KW + kw) * rk + kk)),
+          Value *s = b.CreateAlignedLoad(f32, k.ptr(wc, k.i64((kh * g.KW + kw) * rk + kk)),
                                          Align(4));
           return b.CreateVectorSplat(VL, s);
         };
@@ -401,30 +395,30 @@ Error lowerConv2dDirect(Kernel &k) {
     };
     const bool rowLoop = loopKernelRows(g, rk, rw);
     std::vector<Value *> acc = forLoopMulti(
-        b, i64(0), i64(Cb), init,
+        b, k.i64(0), k.i64(Cb), init,
         [&](Value *c, ArrayRef<Value *> a) {
           std::vector<Value *> r(a.begin(), a.end());
-          Value *xc = gep(xTile, b.CreateMul(c, cStride, "", false, true));
-          Value *wc = gep(wBlk, mulc(c, taps * rk));
+          Value *xc = k.ptr(xTile, b.CreateMul(c, cStride, "", false, true));
+          Value *wc = k.ptr(wBlk, k.mul(c, taps * rk));
           // The next group's rows into L2 while this group is computed: a
           // stream per channel is too many for the hardware prefetcher.
           if (packNext)
             for (int64_t off = 0; off < GW; off += 16) // 16 floats: a line
               b.CreateIntrinsic(Intrinsic::prefetch, {b.getPtrTy()},
-                                {gep(packNext, k.add(mulc(c, g.W), i64(off))), b.getInt32(0),
+                                {k.ptr(packNext, k.add(k.mul(c, g.W), k.i64(off))), b.getInt32(0),
                                  b.getInt32(2), b.getInt32(1)});
-          Value *packDst = packSrc ? gep(packBuf, mulc(c, GW)) : nullptr;
+          Value *packDst = packSrc ? k.ptr(packBuf, k.mul(c, GW)) : nullptr;
           if (!rowLoop) {
             for (int64_t kh = 0; kh < g.KH; ++kh)
               emitRowTaps(xc, wc, kh, r, packDst);
             return r;
           }
           return forLoopMulti(
-              b, i64(0), i64(g.KH), r,
+              b, k.i64(0), k.i64(g.KH), r,
               [&](Value *kh, ArrayRef<Value *> a2) {
                 std::vector<Value *> r2(a2.begin(), a2.end());
-                emitRowTaps(gep(xc, mulc(kh, g.DH * L.rowPitch)),
-                            gep(wc, mulc(kh, g.KW * rk)), 0, r2);
+                emitRowTaps(k.ptr(xc, k.mul(kh, g.DH * L.rowPitch)),
+                            k.ptr(wc, k.mul(kh, g.KW * rk)), 0, r2);
                 return r2;
               },
               /*knownNonEmpty=*/true);
@@ -457,10 +451,10 @@ Error lowerConv2dDirect(Kernel &k) {
     int64_t loopGroups = vRem ? vFull : vFull - 1;
     if (loopGroups > 0)
       forLoop(b, 0, loopGroups, [&](Value *gi) {
-        emitTile(caps, nIdx, gIdx, k0, rk, oh0, rh, mulc(gi, RV), RV, false);
+        emitTile(caps, nIdx, gIdx, k0, rk, oh0, rh, k.mul(gi, RV), RV, false);
       });
     int64_t lastRv = vRem ? vRem : RV;
-    emitTile(caps, nIdx, gIdx, k0, rk, oh0, rh, i64(NV - lastRv), lastRv,
+    emitTile(caps, nIdx, gIdx, k0, rk, oh0, rh, k.i64(NV - lastRv), lastRv,
              true);
   };
 
@@ -470,22 +464,22 @@ Error lowerConv2dDirect(Kernel &k) {
   auto emitPackedGroup = [&](ArrayRef<Value *> caps, Value *nIdx, Value *gIdx,
                              Value *grp, bool last) {
     int64_t rv = last ? NV - (NG - 1) * RV : RV;
-    Value *src = gep(caps[0], k.add(mulc(k.add(mulc(nIdx, g.C), mulc(gIdx, g.Cg)), g.W),
-                                    mulc(grp, GW)));
-    Value *v0 = mulc(grp, RV);
+    Value *src = k.ptr(caps[0], k.add(k.mul(k.add(k.mul(nIdx, g.C), k.mul(gIdx, g.Cg)), g.W),
+                                    k.mul(grp, GW)));
+    Value *v0 = k.mul(grp, RV);
     int64_t kFull = g.Kg / RK, kRem = g.Kg % RK;
     // The first tile packs (and prefetches the next group), the others
     // read the pack.
     int64_t rk0 = kFull ? RK : kRem;
     packSrc = src;
-    packNext = last ? nullptr : gep(src, i64(GW));
-    emitTile(caps, nIdx, gIdx, i64(0), rk0, i64(0), 1, v0, rv, last);
+    packNext = last ? nullptr : k.ptr(src, k.i64(GW));
+    emitTile(caps, nIdx, gIdx, k.i64(0), rk0, k.i64(0), 1, v0, rv, last);
     packSrc = packNext = nullptr;
     forLoop(b, 1, kFull, [&](Value *kb) {
-      emitTile(caps, nIdx, gIdx, mulc(kb, RK), RK, i64(0), 1, v0, rv, last);
+      emitTile(caps, nIdx, gIdx, k.mul(kb, RK), RK, k.i64(0), 1, v0, rv, last);
     });
     if (kRem && kFull)
-      emitTile(caps, nIdx, gIdx, i64(kFull * RK), kRem, i64(0), 1, v0, rv, last);
+      emitTile(caps, nIdx, gIdx, k.i64(kFull * RK), kRem, k.i64(0), 1, v0, rv, last);
   };
   auto runPackedItems = [&](ArrayRef<Value *> captures) {
     emitParallelFor(k, g.N * g.G * NG, captures, tile.cost + double(g.N) * g.C * g.W,
@@ -497,8 +491,8 @@ Error lowerConv2dDirect(Kernel &k) {
         buf->setAlignment(Align(64));
         packBuf = buf;
       }
-      Value *grp = b.CreateURem(item, i64(NG)), *t = b.CreateUDiv(item, i64(NG));
-      Value *gIdx = b.CreateURem(t, i64(g.G)), *nIdx = b.CreateUDiv(t, i64(g.G));
+      Value *grp = b.CreateURem(item, k.i64(NG)), *t = b.CreateUDiv(item, k.i64(NG));
+      Value *gIdx = b.CreateURem(t, k.i64(g.G)), *nIdx = b.CreateUDiv(t, k.i64(g.G));
       if (NG == 1) {
         emitPackedGroup(caps, nIdx, gIdx, grp, true);
         return;
@@ -506,7 +500,7 @@ Error lowerConv2dDirect(Kernel &k) {
       BasicBlock *full = BasicBlock::Create(ctx, "group.full", f);
       BasicBlock *rest = BasicBlock::Create(ctx, "group.last", f);
       BasicBlock *done = BasicBlock::Create(ctx, "group.done", f);
-      b.CreateCondBr(b.CreateICmpULT(grp, i64(NG - 1)), full, rest);
+      b.CreateCondBr(b.CreateICmpULT(grp, k.i64(NG - 1)), full, rest);
       b.SetInsertPoint(full);
       emitPackedGroup(caps, nIdx, gIdx, grp, false);
       b.CreateBr(done);
@@ -527,20 +521,20 @@ Error lowerConv2dDirect(Kernel &k) {
       [&](ArrayRef<Value *> caps, Value *item) {
         Value *rb, *kb, *t;
         if (rowsOuter) {
-          kb = b.CreateURem(item, i64(KB));
-          t = b.CreateUDiv(item, i64(KB));
-          rb = b.CreateURem(t, i64(RB));
-          t = b.CreateUDiv(t, i64(RB));
+          kb = b.CreateURem(item, k.i64(KB));
+          t = b.CreateUDiv(item, k.i64(KB));
+          rb = b.CreateURem(t, k.i64(RB));
+          t = b.CreateUDiv(t, k.i64(RB));
         } else {
-          rb = b.CreateURem(item, i64(RB));
-          t = b.CreateUDiv(item, i64(RB));
-          kb = b.CreateURem(t, i64(KB));
-          t = b.CreateUDiv(t, i64(KB));
+          rb = b.CreateURem(item, k.i64(RB));
+          t = b.CreateUDiv(item, k.i64(RB));
+          kb = b.CreateURem(t, k.i64(KB));
+          t = b.CreateUDiv(t, k.i64(KB));
         }
-        Value *gIdx = b.CreateURem(t, i64(g.G));
-        Value *nIdx = b.CreateUDiv(t, i64(g.G));
-        Value *k0 = mulc(kb, RK);
-        Value *oh0 = mulc(rb, rowStep);
+        Value *gIdx = b.CreateURem(t, k.i64(g.G));
+        Value *nIdx = b.CreateUDiv(t, k.i64(g.G));
+        Value *k0 = k.mul(kb, RK);
+        Value *oh0 = k.mul(rb, rowStep);
         int64_t kRem = g.Kg % RK, hRem = band ? 0 : g.OH % RH;
         Function *f = b.GetInsertBlock()->getParent();
         BasicBlock *done = BasicBlock::Create(ctx, "tile.done", f);
@@ -555,9 +549,9 @@ Error lowerConv2dDirect(Kernel &k) {
             // Pooled rows whose windows lie in [oh0, oh0 + rh).
             int64_t s = ps;
             int64_t rows = band ? 1 : std::min(rh / s, Y.OHp);
-            Value *plane = k.add(mulc(nIdx, g.K), k.add(mulc(gIdx, g.Kg), k0));
+            Value *plane = k.add(k.mul(nIdx, g.K), k.add(k.mul(gIdx, g.Kg), k0));
             // (oh0 is a multiple of s, so these rows are all < OHp.)
-            Value *p0 = b.CreateUDiv(oh0, i64(s));
+            Value *p0 = b.CreateUDiv(oh0, k.i64(s));
             if (rows > 0)
               emitPoolRows(k, *pool, Y, caps[1], caps[1 + n.operands.size()], plane, rk, p0,
                            rows);
@@ -571,7 +565,7 @@ Error lowerConv2dDirect(Kernel &k) {
           }
           BasicBlock *full = BasicBlock::Create(ctx, "rows.full", f);
           BasicBlock *rem = BasicBlock::Create(ctx, "rows.rem", f);
-          b.CreateCondBr(b.CreateICmpULT(rb, i64(RB - 1)), full, rem);
+          b.CreateCondBr(b.CreateICmpULT(rb, k.i64(RB - 1)), full, rem);
           b.SetInsertPoint(full);
           variant(rk, RH);
           b.SetInsertPoint(rem);
@@ -582,7 +576,7 @@ Error lowerConv2dDirect(Kernel &k) {
         } else {
           BasicBlock *full = BasicBlock::Create(ctx, "chans.full", f);
           BasicBlock *rem = BasicBlock::Create(ctx, "chans.rem", f);
-          b.CreateCondBr(b.CreateICmpULT(kb, i64(KB - 1)), full, rem);
+          b.CreateCondBr(b.CreateICmpULT(kb, k.i64(KB - 1)), full, rem);
           b.SetInsertPoint(full);
           splitRows(RK);
           b.SetInsertPoint(rem);

@@ -184,17 +184,11 @@ Error lowerConv2dWinograd(Kernel &k) {
   LLVMContext &ctx = b.getContext();
   Type *f32 = b.getFloatTy();
   auto *vecTy = FixedVectorType::get(f32, VL);
-  auto gep = [&](Value *base, Value *idx) {
-    return b.CreateInBoundsGEP(f32, base, idx);
-  };
-  auto i64 = [&](int64_t v) { return b.getInt64(v); };
-  auto addc = [&](Value *a, int64_t c) { return k.add(a, c); };
-  auto mulc = [&](Value *a, int64_t c) { return k.mul(a, c); };
   auto vload = [&](Value *base, Value *idx) {
-    return b.CreateAlignedLoad(vecTy, gep(base, idx), Align(4));
+    return b.CreateAlignedLoad(vecTy, k.ptr(base, idx), Align(4));
   };
   auto vstore = [&](Value *v, Value *base, Value *idx) {
-    b.CreateAlignedStore(v, gep(base, idx), Align(4));
+    b.CreateAlignedStore(v, k.ptr(base, idx), Align(4));
   };
   auto contract = [&](Value *v) {
     if (auto *i = dyn_cast<Instruction>(v))
@@ -229,11 +223,11 @@ Error lowerConv2dWinograd(Kernel &k) {
 
   // --- 0. padded, phase-split input copy of plane p (image, channel) -----
   auto copyPlane = [&](Value *in, Value *scratch, Value *p) {
-    Value *src = gep(in, mulc(p, g.H * g.W));
-    Value *dst = gep(scratch, mulc(p, plane));
+    Value *src = k.ptr(in, k.mul(p, g.H * g.W));
+    Value *dst = k.ptr(scratch, k.mul(p, plane));
     auto zero = [&](Value *base, int64_t from, int64_t to) {
       if (from < to)
-        b.CreateMemSet(gep(base, i64(from)), b.getInt8(0), (to - from) * 4,
+        b.CreateMemSet(k.ptr(base, k.i64(from)), b.getInt8(0), (to - from) * 4,
                        MaybeAlign(4));
     };
     int64_t rowLo = std::min(g.PH, P.Hp);
@@ -241,8 +235,8 @@ Error lowerConv2dWinograd(Kernel &k) {
     zero(dst, 0, rowLo * rowPitch);
     zero(dst, rowHi * rowPitch, P.Hp * rowPitch);
     forLoop(b, rowLo, rowHi, [&](Value *ih) {
-      Value *srow = gep(src, mulc(addc(ih, -g.PH), g.W));
-      Value *drow = gep(dst, mulc(ih, rowPitch));
+      Value *srow = k.ptr(src, k.mul(k.add(ih, -g.PH), g.W));
+      Value *drow = k.ptr(dst, k.mul(ih, rowPitch));
       // Column q of phase ph is input column 4q + ph - PW; the
       // range where all four phases are inside the row is one loop
       // (an interleaved group the loop vectoriser turns into vector
@@ -260,12 +254,12 @@ Error lowerConv2dWinograd(Kernel &k) {
       auto copyPhase = [&](int64_t ph, int64_t from, int64_t to) {
         if (from < to)
           forLoop(b, from, to, [&](Value *q) {
-            Value *v = k.load(srow, addc(mulc(q, 4), ph - g.PW));
-            k.store(v, gep(drow, i64(ph * P.PP)), q);
+            Value *v = k.load(srow, k.add(k.mul(q, 4), ph - g.PW));
+            k.store(v, k.ptr(drow, k.i64(ph * P.PP)), q);
           });
       };
       for (int64_t ph = 0; ph < 4; ++ph) {
-        Value *dph = gep(drow, i64(ph * P.PP));
+        Value *dph = k.ptr(drow, k.i64(ph * P.PP));
         zero(dph, 0, qlo[ph]);
         zero(dph, qhi[ph], P.PP);
         copyPhase(ph, qlo[ph], std::min(alo, qhi[ph]));
@@ -277,10 +271,10 @@ Error lowerConv2dWinograd(Kernel &k) {
         forLoop(
             b, alo, vend,
             [&](Value *q) {
-              Value *s0 = gep(srow, addc(mulc(q, 4), -g.PW));
+              Value *s0 = k.ptr(srow, k.add(k.mul(q, 4), -g.PW));
               Value *x[4];
               for (int64_t j = 0; j < 4; ++j)
-                x[j] = vload(s0, i64(j * VL));
+                x[j] = vload(s0, k.i64(j * VL));
               SmallVector<int, 64> cat2, pick;
               for (int64_t e = 0; e < 2 * VL; ++e)
                 cat2.push_back(int(e));
@@ -291,15 +285,15 @@ Error lowerConv2dWinograd(Kernel &k) {
                 for (int64_t e = 0; e < VL; ++e)
                   pick.push_back(int(4 * e + ph));
                 vstore(b.CreateShuffleVector(x01, x23, pick),
-                       gep(drow, i64(ph * P.PP)), q);
+                       k.ptr(drow, k.i64(ph * P.PP)), q);
               }
             },
             VL);
       if (ahi > vend)
         forLoop(b, vend, ahi, [&](Value *q) {
           for (int64_t ph = 0; ph < 4; ++ph) {
-            Value *v = k.load(srow, addc(mulc(q, 4), ph - g.PW));
-            k.store(v, gep(drow, i64(ph * P.PP)), q);
+            Value *v = k.load(srow, k.add(k.mul(q, 4), ph - g.PW));
+            k.store(v, k.ptr(drow, k.i64(ph * P.PP)), q);
           }
         });
     });
@@ -307,19 +301,19 @@ Error lowerConv2dWinograd(Kernel &k) {
 
   // --- 1. input transform of plane p, from its copy ----------------------
   auto transformPlane = [&](Value *scratch, Value *p) {
-    Value *nIdx = b.CreateUDiv(p, i64(C));
-    Value *cIdx = b.CreateURem(p, i64(C));
-    Value *src = gep(scratch, mulc(p, plane));
+    Value *nIdx = b.CreateUDiv(p, k.i64(C));
+    Value *cIdx = b.CreateURem(p, k.i64(C));
+    Value *src = k.ptr(scratch, k.mul(p, plane));
     // V[n][xi][c][t] = vOff + ((n*36 + xi)*C + c)*Tp + t
-    Value *dst = gep(
-        scratch, addc(mulc(k.add(mulc(mulc(nIdx, 36), C), cIdx), Tp), vOff));
+    Value *dst = k.ptr(
+        scratch, k.add(k.mul(k.add(k.mul(k.mul(nIdx, 36), C), cIdx), Tp), vOff));
     forLoop(b, 0, P.TH, [&](Value *tr) {
       forLoop(b, 0, P.NG, [&](Value *tg) {
-        Value *base = gep(src, k.add(mulc(tr, 4 * rowPitch), mulc(tg, VL)));
+        Value *base = k.ptr(src, k.add(k.mul(tr, 4 * rowPitch), k.mul(tg, VL)));
         Value *d[6][6];
         for (int r = 0; r < 6; ++r)
           for (int j = 0; j < 6; ++j)
-            d[r][j] = vload(base, i64(r * rowPitch + (j % 4) * P.PP + j / 4));
+            d[r][j] = vload(base, k.i64(r * rowPitch + (j % 4) * P.PP + j / 4));
         Value *t[6][6];
         for (int i = 0; i < 6; ++i)
           for (int j = 0; j < 6; ++j) {
@@ -328,11 +322,11 @@ Error lowerConv2dWinograd(Kernel &k) {
               col[r] = d[r][j];
             t[i][j] = lin(kBT[i], col);
           }
-        Value *tOff = k.add(mulc(tr, P.TW), mulc(tg, VL));
+        Value *tOff = k.add(k.mul(tr, P.TW), k.mul(tg, VL));
         for (int i = 0; i < 6; ++i)
           for (int j = 0; j < 6; ++j) {
             Value *v = lin(kBT[j], t[i]);
-            vstore(v, dst, addc(tOff, (i * 6 + j) * C * Tp));
+            vstore(v, dst, k.add(tOff, (i * 6 + j) * C * Tp));
           }
       });
     });
@@ -357,19 +351,19 @@ Error lowerConv2dWinograd(Kernel &k) {
     auto tile = [&](Value *vX, Value *uBlk, Value *mX, Value *k0, int64_t rk,
                     Value *t0, int64_t rt) {
       std::vector<Value *> init(rk * rt, ConstantFP::get(vecTy, 0.0));
-      Value *vT = gep(vX, t0);
+      Value *vT = k.ptr(vX, t0);
       std::vector<Value *> acc = forLoopMulti(
-          b, i64(0), i64(C), init,
+          b, k.i64(0), k.i64(C), init,
           [&](Value *c, ArrayRef<Value *> a) {
             std::vector<Value *> r(a.begin(), a.end());
-            Value *vc = gep(vT, mulc(c, Tp));
-            Value *uc = gep(uBlk, mulc(c, rk));
+            Value *vc = k.ptr(vT, k.mul(c, Tp));
+            Value *uc = k.ptr(uBlk, k.mul(c, rk));
             auto xload = [&](int64_t j) {
-              return b.CreateAlignedLoad(vecTy, gep(vc, i64(j * VL)), Align(4));
+              return b.CreateAlignedLoad(vecTy, k.ptr(vc, k.i64(j * VL)), Align(4));
             };
             auto wload = [&](int64_t kk) {
               Value *s =
-                  b.CreateAlignedLoad(f32, gep(uc, i64(kk)), Align(4));
+                  b.CreateAlignedLoad(f32, k.ptr(uc, k.i64(kk)), Align(4));
               return b.CreateVectorSplat(VL, s);
             };
             emitOuterProductFma(b, fmuladd, rk, rt, xload, wload, r);
@@ -379,7 +373,7 @@ Error lowerConv2dWinograd(Kernel &k) {
       for (int64_t kk = 0; kk < rk; ++kk)
         for (int64_t j = 0; j < rt; ++j)
           vstore(acc[kk * rt + j], mX,
-                 k.add(mulc(addc(k0, kk), Tp), addc(t0, j * VL)));
+                 k.add(k.mul(k.add(k0, kk), Tp), k.add(t0, j * VL)));
     };
     // One item per (image, transform element): for each group of RT tile
     // vectors (C x RT vectors of V, kept in L1) every channel block in turn
@@ -389,27 +383,27 @@ Error lowerConv2dWinograd(Kernel &k) {
                          int64_t rt) {
       if (kFull > 0)
         forLoop(b, 0, kFull, [&](Value *kb) {
-          Value *k0 = mulc(kb, RK);
-          tile(vX, gep(uX, mulc(k0, C)), mX, k0, RK, t0, rt);
+          Value *k0 = k.mul(kb, RK);
+          tile(vX, k.ptr(uX, k.mul(k0, C)), mX, k0, RK, t0, rt);
         });
       if (kRem)
-        tile(vX, gep(uX, i64(kFull * RK * C)), mX, i64(kFull * RK), kRem, t0,
+        tile(vX, k.ptr(uX, k.i64(kFull * RK * C)), mX, k.i64(kFull * RK), kRem, t0,
              rt);
     };
     emitParallelFor(
         k, N * 36, {k.scratch}, P.cost * 0.8,
         [&](ArrayRef<Value *> caps, Value *t) { // t = n*36 + xi
-          Value *xi = b.CreateURem(t, i64(36));
-          Value *vX = gep(caps[0], addc(mulc(t, C * Tp), vOff));
-          Value *mX = gep(caps[0], mulc(t, K * Tp));
-          Value *uX = gep(uPacked, mulc(xi, K * C));
+          Value *xi = b.CreateURem(t, k.i64(36));
+          Value *vX = k.ptr(caps[0], k.add(k.mul(t, C * Tp), vOff));
+          Value *mX = k.ptr(caps[0], k.mul(t, K * Tp));
+          Value *uX = k.ptr(uPacked, k.mul(xi, K * C));
           int64_t full = P.NTV / RT, rem = P.NTV % RT;
           if (full > 0)
             forLoop(b, 0, full, [&](Value *gi) {
-              tileGroup(vX, uX, mX, mulc(gi, RT * VL), RT);
+              tileGroup(vX, uX, mX, k.mul(gi, RT * VL), RT);
             });
           if (rem)
-            tileGroup(vX, uX, mX, i64(full * RT * VL), rem);
+            tileGroup(vX, uX, mX, k.i64(full * RT * VL), rem);
         });
   }
 
@@ -424,28 +418,28 @@ Error lowerConv2dWinograd(Kernel &k) {
       captures.push_back(k.in[i]);
     emitParallelFor(
         k, N * K, captures, cycles, [&](ArrayRef<Value *> caps, Value *p) {
-          Value *nIdx = b.CreateUDiv(p, i64(K));
-          Value *kIdx = b.CreateURem(p, i64(K));
+          Value *nIdx = b.CreateUDiv(p, k.i64(K));
+          Value *kIdx = b.CreateURem(p, k.i64(K));
           // M[n][xi][k][t] = ((n*36 + xi)*K + k)*Tp + t
-          Value *mK = gep(caps[0], mulc(k.add(mulc(mulc(nIdx, 36), K), kIdx),
+          Value *mK = k.ptr(caps[0], k.mul(k.add(k.mul(k.mul(nIdx, 36), K), kIdx),
                                         Tp));
-          Value *outBase = mulc(p, g.OH * g.OW); // flat index of the plane
+          Value *outBase = k.mul(p, g.OH * g.OW); // flat index of the plane
           std::vector<Value *> opPtrs(n.operands.size(), nullptr);
           for (size_t i = 1; i < n.operands.size(); ++i)
             opPtrs[i] = caps[1 + i];
           Value *bias = ConstantFP::get(vecTy, 0.0);
           if (biasG)
             bias = b.CreateVectorSplat(
-                VL, b.CreateAlignedLoad(f32, gep(biasG, kIdx), Align(4)));
+                VL, b.CreateAlignedLoad(f32, k.ptr(biasG, kIdx), Align(4)));
           // One vector group: tile row tr, tiles [tg*VL, tg*VL+VL); `rows`
           // valid output rows; lastGroup marks the row's last group (static
           // column masks).
           auto group = [&](Value *tr, Value *tg, int64_t rows, bool lastGroup) {
-            Value *tOff = k.add(mulc(tr, P.TW), mulc(tg, VL));
+            Value *tOff = k.add(k.mul(tr, P.TW), k.mul(tg, VL));
             Value *m[6][6];
             for (int i = 0; i < 6; ++i)
               for (int j = 0; j < 6; ++j)
-                m[i][j] = vload(mK, addc(tOff, (i * 6 + j) * K * Tp));
+                m[i][j] = vload(mK, k.add(tOff, (i * 6 + j) * K * Tp));
             Value *s[4][6];
             for (int i = 0; i < 4; ++i)
               for (int j = 0; j < 6; ++j) {
@@ -454,7 +448,7 @@ Error lowerConv2dWinograd(Kernel &k) {
                   col[r] = m[r][j];
                 s[i][j] = lin(kAT[i], col);
               }
-            Value *colBase = mulc(tg, 4 * VL);
+            Value *colBase = k.mul(tg, 4 * VL);
             for (int64_t i = 0; i < rows; ++i) {
               Value *y[4];
               for (int j = 0; j < 4; ++j)
@@ -467,7 +461,7 @@ Error lowerConv2dWinograd(Kernel &k) {
               Value *y01 = b.CreateShuffleVector(y[0], y[1], cat2);
               Value *y23 = b.CreateShuffleVector(y[2], y[3], cat2);
               Value *rowIdx = k.add(
-                  outBase, mulc(k.add(mulc(tr, 4), i64(i)), g.OW));
+                  outBase, k.mul(k.add(k.mul(tr, 4), k.i64(i)), g.OW));
               for (int64_t mv = 0; mv < 4; ++mv) {
                 int64_t valid = VL;
                 if (lastGroup) {
@@ -489,10 +483,10 @@ Error lowerConv2dWinograd(Kernel &k) {
                     mb.push_back(ConstantInt::getBool(ctx, l < valid));
                   mask = ConstantVector::get(mb);
                 }
-                Value *idx = k.add(rowIdx, addc(colBase, mv * VL));
+                Value *idx = k.add(rowIdx, k.add(colBase, mv * VL));
                 if (!n.epilogue.empty())
                   v = emitEpilogue(k, v, opPtrs, idx, mask);
-                Value *ptr = gep(caps[1], idx);
+                Value *ptr = k.ptr(caps[1], idx);
                 if (mask)
                   b.CreateMaskedStore(v, ptr, Align(4), mask);
                 else
@@ -504,11 +498,11 @@ Error lowerConv2dWinograd(Kernel &k) {
             if (P.NG > 1)
               forLoop(b, 0, P.NG - 1,
                       [&](Value *tg) { group(tr, tg, rows, false); });
-            group(tr, i64(P.NG - 1), rows, true);
+            group(tr, k.i64(P.NG - 1), rows, true);
           };
           if (P.TH > 1)
             forLoop(b, 0, P.TH - 1, [&](Value *tr) { tileRow(tr, 4); });
-          tileRow(i64(P.TH - 1), g.OH - 4 * (P.TH - 1));
+          tileRow(k.i64(P.TH - 1), g.OH - 4 * (P.TH - 1));
         });
     if (n.pooling())
       emitPoolAfterConv(k, convOut);

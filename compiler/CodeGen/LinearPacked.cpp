@@ -77,9 +77,6 @@ Error lowerLinearPacked(Kernel &k) {
   auto *vecTy = FixedVectorType::get(f32, VL);
   Function *fmuladd =
       Intrinsic::getDeclaration(&k.m, Intrinsic::fmuladd, {vecTy});
-  auto gep = [&](Value *base, Value *idx) {
-    return b.CreateInBoundsGEP(f32, base, idx);
-  };
 
   const int64_t OB = (NVo + RO - 1) / RO, RBk = (R + RR - 1) / RR;
   // rows [r0, r0+rr), output vectors [v0, v0+ro).
@@ -94,9 +91,9 @@ Error lowerLinearPacked(Kernel &k) {
     for (int64_t r = 0; r < rr; ++r)
       for (int64_t j = 0; j < ro; ++j)
         init.push_back(b.CreateAlignedLoad(
-            vecTy, gep(bp, k.mul(k.add(v0, j), VL)), Align(4)));
-    Value *xRow = gep(x, k.mul(r0, In));
-    Value *wBlk = gep(wp, k.mul(v0, In * VL));
+            vecTy, k.ptr(bp, k.mul(k.add(v0, j), VL)), Align(4)));
+    Value *xRow = k.ptr(x, k.mul(r0, In));
+    Value *wBlk = k.ptr(wp, k.mul(v0, In * VL));
     std::vector<Value *> acc = forLoopMulti(
         b, b.getInt64(0), b.getInt64(In), init,
         [&](Value *i, ArrayRef<Value *> a) {
@@ -104,10 +101,10 @@ Error lowerLinearPacked(Kernel &k) {
           std::vector<Value *> wv;
           for (int64_t j = 0; j < ro; ++j)
             wv.push_back(b.CreateAlignedLoad(
-                vecTy, gep(wBlk, k.add(k.mul(i, VL), j * In * VL)),
+                vecTy, k.ptr(wBlk, k.add(k.mul(i, VL), j * In * VL)),
                 Align(4)));
           for (int64_t r = 0; r < rr; ++r) {
-            Value *s = b.CreateAlignedLoad(f32, gep(xRow, k.add(i, r * In)),
+            Value *s = b.CreateAlignedLoad(f32, k.ptr(xRow, k.add(i, r * In)),
                                            Align(4));
             Value *xb = b.CreateVectorSplat(VL, s);
             for (int64_t j = 0; j < ro; ++j)
@@ -121,7 +118,7 @@ Error lowerLinearPacked(Kernel &k) {
       for (int64_t j = 0; j < ro; ++j) {
         Value *v = acc[r * ro + j];
         Value *idx = k.add(k.mul(k.add(r0, r), Out), k.mul(k.add(v0, j), VL));
-        Value *p = gep(y, idx);
+        Value *p = k.ptr(y, idx);
         int64_t valid = VL;
         if (lastCol && j == ro - 1)
           valid = Out - (NVo - 1) * VL;

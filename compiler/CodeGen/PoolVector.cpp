@@ -42,9 +42,6 @@ Error lowerMaxPool2dVector(Kernel &k) {
   IRBuilder<> &b = k.b;
   Type *f32 = b.getFloatTy();
   const double inf = std::numeric_limits<double>::infinity();
-  auto gep = [&](Value *base, Value *idx) {
-    return b.CreateInBoundsGEP(f32, base, idx);
-  };
   auto maxNaN = [&](Value *acc, Value *v) {
     Value *take = b.CreateOr(b.CreateFCmpOGT(v, acc), b.CreateFCmpUNO(v, v));
     return b.CreateSelect(take, v, acc);
@@ -93,8 +90,8 @@ Error lowerMaxPool2dVector(Kernel &k) {
   emitParallelFor(
       k, N * C, {k.in[0], k.out}, cycles,
       [&](ArrayRef<Value *> caps, Value *p) {
-        Value *xp = gep(caps[0], k.mul(p, H * W));
-        Value *yp = gep(caps[1], k.mul(p, OH * OW));
+        Value *xp = k.ptr(caps[0], k.mul(p, H * W));
+        Value *yp = k.ptr(caps[1], k.mul(p, OH * OW));
         auto borderRows = [&](int64_t from, int64_t to) {
           forLoop(b, from, to,
                   [&](Value *oh) { scalarRange(xp, yp, oh, 0, OW); });
@@ -110,7 +107,7 @@ Error lowerMaxPool2dVector(Kernel &k) {
             // stride-SW shuffle per kw.
             Value *rows = nullptr;
             for (int64_t kh = 0; kh < KH; ++kh) {
-              Value *ptr = gep(xp, k.add(k.add(row0, col0), kh * DH * W));
+              Value *ptr = k.ptr(xp, k.add(k.add(row0, col0), kh * DH * W));
               Value *v = b.CreateAlignedLoad(spanTy, ptr, Align(4));
               rows = rows ? maxNaN(rows, v) : v;
             }
@@ -123,7 +120,7 @@ Error lowerMaxPool2dVector(Kernel &k) {
               acc = acc ? maxNaN(acc, v) : v;
             }
             b.CreateAlignedStore(
-                acc, gep(yp, k.add(k.mul(oh, OW), ow0)), Align(4));
+                acc, k.ptr(yp, k.add(k.mul(oh, OW), ow0)), Align(4));
           });
           scalarRange(xp, yp, oh, owVecHi, OW);
         });
