@@ -62,16 +62,8 @@ bool convGeom(const ir::Node &n, ConvGeom &g) {
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/// Widest column group (in vectors) the grouped pointwise layout uses; the
-/// scratch size allows for it whatever the target.
-constexpr int64_t kMaxGroupVectors = 8;
-
 /// Most FMAs and loads one input channel's taps may unroll into.
 constexpr int64_t kMaxUnrolledOps = 640;
-
-/// Largest column group (Cg x GW floats) a pointwise convolution packs into
-/// a stack buffer per work item instead of copying its whole input first.
-constexpr int64_t kMaxPackBytes = 64 * 1024;
 
 /// Whether the tile loops over the kernel rows instead of unrolling all taps:
 /// with many taps (a 7x7 stem: ~900 instructions per input channel) the
@@ -86,8 +78,7 @@ bool loopKernelRows(const ConvGeom &g, int64_t rk, int64_t rw) {
 bool pointwiseGrouped(const ConvGeom &g, int64_t RV) {
   if (getenv("CNNC_CONV_GROUPED") && *getenv("CNNC_CONV_GROUPED") == '0')
     return false;
-  return g.H == 1 && g.OH == 1 && g.KH == 1 && g.KW == 1 && g.SW == 1 && g.PW == 0 &&
-         g.PH == 0 && g.OW == g.W && RV <= kMaxGroupVectors;
+  return foldedPointwise(g) && RV <= kMaxGroupVectors;
 }
 
 } // namespace
@@ -175,7 +166,7 @@ Error lowerConv2dDirect(Kernel &k) {
   const int64_t GW = RV * VL, NG = ceilDiv(L.NV, RV);
   const bool grouped = pointwiseGrouped(g, RV);
   const ir::EpilogueStep *pool = n.pooling();
-  const bool packGroups = grouped && Cb == g.Cg && !pool && g.Cg * GW * 4 <= kMaxPackBytes;
+  const bool packGroups = grouped && Cb == g.Cg && !pool && pointwisePacks(g, RV, VL);
   if (grouped && getenv("CNNC_CONV_DEBUG"))
     errs() << "conv " << n.name << ": pointwise input in column groups of " << RV
            << " vectors" << (packGroups ? ", packed per work item" : "") << "\n";

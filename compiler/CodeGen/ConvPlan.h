@@ -50,6 +50,24 @@ struct ConvTile {
   int64_t Cb = 1;
 };
 
+/// Pointwise convolutions folded into one long row (1x1, stride 1, unpadded;
+/// H = OH = 1 after folding) read their input in column groups of RV
+/// vectors with all channels of a group contiguous (ConvDirect.cpp).
+/// Widest column group, in vectors; the scratch size allows for it whatever
+/// the target.
+constexpr int64_t kMaxGroupVectors = 8;
+/// Largest column group (Cg x GW floats) packed into a stack buffer per work
+/// item instead of copying the whole input first.
+constexpr int64_t kMaxPackBytes = 64 * 1024;
+inline bool foldedPointwise(const ConvGeom &g) {
+  return g.H == 1 && g.OH == 1 && g.KH == 1 && g.KW == 1 && g.SW == 1 && g.PW == 0 &&
+         g.PH == 0 && g.OW == g.W;
+}
+/// Whether a column group of rv vectors of width vl can be packed per work item.
+inline bool pointwisePacks(const ConvGeom &g, int64_t rv, int64_t vl) {
+  return foldedPointwise(g) && rv <= kMaxGroupVectors && g.Cg * rv * vl * 4 <= kMaxPackBytes;
+}
+
 /// The geometry of a Conv2d node as written (Cg, Kg left 0; no folding of
 /// pointwise convs into one row): false unless the node is a conv with 4-d
 /// input and output. The kernels add their own checks.

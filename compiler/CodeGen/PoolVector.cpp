@@ -1,13 +1,15 @@
 //===- PoolVector.cpp - max pooling vectorised over output columns ---------===//
 //
-// Planes (n, c) run on the thread pool. Within a plane, the rows and columns
-// whose whole window lies inside the input (a static range) are computed VL
-// output columns at a time: the window's rows are loaded as contiguous spans
-// and max-reduced, then one constant stride-SW shuffle per kernel column
-// picks each tap's VL values. Outputs whose
-// window touches the padding or the ceil-mode overhang use the scalar
-// formula (taps outside the input are skipped). NaN propagates like
-// PyTorch's kernel: a NaN tap wins.
+// Planes (n, c) run on the thread pool. Within a plane, the columns whose
+// whole window lies inside the input (a static range) are computed VL output
+// columns at a time: the window's rows are loaded as contiguous spans and
+// max-reduced, then one constant stride-SW shuffle per kernel column picks
+// each tap's VL values; a last vector overlapping the one before covers a
+// range that is not a multiple of VL. Rows whose window crosses the padding
+// or the ceil-mode overhang are peeled and reduce only the kernel rows
+// inside the input. Only the few columns at the borders use the scalar
+// formula (taps outside the input skipped). NaN propagates like PyTorch's
+// kernel: a NaN tap wins.
 //
 //===----------------------------------------------------------------------===//
 #include "CodeGen/Lowering.h"
@@ -47,21 +49,24 @@ Error lowerMaxPool2dVector(Kernel &k) {
     return b.CreateSelect(take, v, acc);
   };
 
-  // Interior: oh*SH - PH >= 0 and oh*SH - PH + (KH-1)*DH <= H-1.
-  int64_t ohLo = std::min(OH, ceilDiv(PH, SH));
-  int64_t ohHi = (H - 1 + PH - (KH - 1) * DH) >= 0
-                     ? std::min(OH, (H - 1 + PH - (KH - 1) * DH) / SH + 1)
-                     : 0;
-  ohHi = std::max(ohHi, ohLo);
-  // Vector columns: a vector starting at ow0 reads columns
-  // [ow0*SW - PW + kw*DW, ... + VL*SW) for every kw.
-  int64_t owLo = std::min(OW, ceilDiv(PW, SW));
-  int64_t lastStart = W - VL * SW + PW - (KW - 1) * DW; // max ow0*SW
-  int64_t nVec = 0;
-  if (lastStart >= 0 && lastStart / SW >= owLo)
-    nVec = std::min((lastStart / SW - owLo) + 1, OW - owLo) / VL;
-  nVec = std::max<int64_t>(nVec, 0);
-  int64_t owVecHi = owLo + nVec * VL;
+  // Rows whose window lies inside the input: oh*SH - PH >= 0 and
+  // oh*SH - PH + (KH-1)*DH <= H-1; columns likewise.
+  auto interior = [](int64_t in, int64_t out, int64_t k, int64_t s, int64_t p, int64_t d,
+                     int64_t &lo, int64_t &hi) {
+    lo = std::min(out, ceilDiv(p, s));
+    int64_t last = in - 1 + p - (k - 1) * d;
+    hi = last >= 0 ? std::min(out, last / s + 1) : 0;
+    hi = std::max(hi, lo);
+  };
+  int64_t ohLo, ohHi, owLo, owHi;
+  interior(H, OH, KH, SH, PH, DH, ohLo, ohHi);
+  interior(W, OW, KW, SW, PW, DW, owLo, owHi);
+  // Interior columns go VL at a time; when they are not a multiple of VL,
+  // one more vector ends at owHi and overlaps the one before it (pooling
+  // the same columns twice stores the same values).
+  const int64_t nVec = (owHi - owLo) / VL;
+  const bool tailVec = nVec > 0 && (owHi - owLo) % VL != 0;
+  const int64_t owVecHi = nVec > 0 ? owHi : owLo;
 
   // One output element, scalar, taps outside the input skipped.
   auto scalarAt = [&](Value *xp, Value *yp, Value *oh, Value *ow) {
@@ -86,45 +91,67 @@ Error lowerMaxPool2dVector(Kernel &k) {
   // Floats a vector of VL outputs reads from one input row.
   auto *spanTy = FixedVectorType::get(f32, (VL - 1) * SW + (KW - 1) * DW + 1);
 
+  // VL outputs from column ow0 of row oh, over the kernel rows khs (those
+  // inside the input): the rows' spans max-reduced first, then one
+  // stride-SW shuffle per kernel column.
+  auto vectorAt = [&](Value *xp, Value *yp, Value *oh, Value *ow0, ArrayRef<int64_t> khs) {
+    Value *row0 = k.mul(k.add(k.mul(oh, SH), -PH), W);
+    Value *col0 = k.add(k.mul(ow0, SW), -PW);
+    Value *rows = nullptr;
+    for (int64_t kh : khs) {
+      Value *ptr = k.ptr(xp, k.add(k.add(row0, col0), kh * DH * W));
+      Value *v = b.CreateAlignedLoad(spanTy, ptr, Align(4));
+      rows = rows ? maxNaN(rows, v) : v;
+    }
+    Value *acc = nullptr;
+    for (int64_t kw = 0; kw < KW; ++kw) {
+      std::vector<int> m;
+      for (int64_t l = 0; l < VL; ++l)
+        m.push_back(int(l * SW + kw * DW));
+      Value *v = b.CreateShuffleVector(rows, m);
+      acc = acc ? maxNaN(acc, v) : v;
+    }
+    b.CreateAlignedStore(acc, k.ptr(yp, k.add(k.mul(oh, OW), ow0)), Align(4));
+  };
+  // One output row over the kernel rows khs: vectors over the interior
+  // columns, the scalar formula at the column borders.
+  auto emitRow = [&](Value *xp, Value *yp, Value *oh, ArrayRef<int64_t> khs) {
+    if (khs.empty() || nVec == 0) {
+      scalarRange(xp, yp, oh, 0, OW);
+      return;
+    }
+    scalarRange(xp, yp, oh, 0, owLo);
+    forLoop(b, 0, nVec, [&](Value *vi) { vectorAt(xp, yp, oh, k.add(k.mul(vi, VL), owLo), khs); });
+    if (tailVec)
+      vectorAt(xp, yp, oh, k.i64(owHi - VL), khs);
+    scalarRange(xp, yp, oh, owVecHi, OW);
+  };
+
+  std::vector<int64_t> allRows;
+  for (int64_t kh = 0; kh < KH; ++kh)
+    allRows.push_back(kh);
   double cycles = double(N * C) * OH * OW * KH * KW / VL * 2;
   emitParallelFor(
       k, N * C, {k.in[0], k.out}, cycles,
       [&](ArrayRef<Value *> caps, Value *p) {
         Value *xp = k.ptr(caps[0], k.mul(p, H * W));
         Value *yp = k.ptr(caps[1], k.mul(p, OH * OW));
-        auto borderRows = [&](int64_t from, int64_t to) {
-          forLoop(b, from, to,
-                  [&](Value *oh) { scalarRange(xp, yp, oh, 0, OW); });
+        // Rows whose window crosses the padding or the ceil-mode overhang,
+        // one by one with the kernel rows inside the input.
+        auto borderRow = [&](int64_t oh) {
+          std::vector<int64_t> khs;
+          for (int64_t kh = 0; kh < KH; ++kh) {
+            int64_t ih = oh * SH - PH + kh * DH;
+            if (ih >= 0 && ih < H)
+              khs.push_back(kh);
+          }
+          emitRow(xp, yp, k.i64(oh), khs);
         };
-        borderRows(0, ohLo);
-        forLoop(b, ohLo, ohHi, [&](Value *oh) {
-          scalarRange(xp, yp, oh, 0, owLo);
-          Value *row0 = k.mul(k.add(k.mul(oh, SH), -PH), W);
-          forLoop(b, 0, nVec, [&](Value *vi) {
-            Value *ow0 = k.add(k.mul(vi, VL), owLo);
-            Value *col0 = k.add(k.mul(ow0, SW), -PW);
-            // Max over the window's rows on the whole span first, then one
-            // stride-SW shuffle per kw.
-            Value *rows = nullptr;
-            for (int64_t kh = 0; kh < KH; ++kh) {
-              Value *ptr = k.ptr(xp, k.add(k.add(row0, col0), kh * DH * W));
-              Value *v = b.CreateAlignedLoad(spanTy, ptr, Align(4));
-              rows = rows ? maxNaN(rows, v) : v;
-            }
-            Value *acc = nullptr;
-            for (int64_t kw = 0; kw < KW; ++kw) {
-              std::vector<int> m;
-              for (int64_t l = 0; l < VL; ++l)
-                m.push_back(int(l * SW + kw * DW));
-              Value *v = b.CreateShuffleVector(rows, m);
-              acc = acc ? maxNaN(acc, v) : v;
-            }
-            b.CreateAlignedStore(
-                acc, k.ptr(yp, k.add(k.mul(oh, OW), ow0)), Align(4));
-          });
-          scalarRange(xp, yp, oh, owVecHi, OW);
-        });
-        borderRows(ohHi, OH);
+        for (int64_t oh = 0; oh < ohLo; ++oh)
+          borderRow(oh);
+        forLoop(b, ohLo, ohHi, [&](Value *oh) { emitRow(xp, yp, oh, allRows); });
+        for (int64_t oh = ohHi; oh < OH; ++oh)
+          borderRow(oh);
       });
   return Error::success();
 }
