@@ -171,9 +171,16 @@ Error lowerConv2dDirect(Kernel &k) {
     errs() << "conv " << n.name << ": pointwise input in column groups of " << RV
            << " vectors" << (packGroups ? ", packed per work item" : "") << "\n";
 
+  // Without padding, at stride 1, with rows that are whole vectors, the
+  // padded layout is the input itself: the tiles read it in place.
+  const bool inPlace = !grouped && g.PH == 0 && g.PW == 0 && g.SW == 1 &&
+                       L.phasePitch == g.W && L.Hp == g.H;
+  if (inPlace && getenv("CNNC_CONV_DEBUG"))
+    errs() << "conv " << n.name << ": input read in place\n";
+
   // --- 1. padded, phase-split input copy (parallel over planes) ----------
-  if (packGroups) {
-    // Nothing to copy: the work items pack their groups.
+  if (packGroups || inPlace) {
+    // Nothing to copy: the work items pack their groups, or read the input.
   } else if (grouped) {
     int64_t planes = g.N * g.C;
     emitParallelFor(
@@ -578,7 +585,7 @@ Error lowerConv2dDirect(Kernel &k) {
   };
   // Captures: scratch, out (the conv output in scratch when a pooling is
   // fused), the residual operands, [the pooled output,] the channel block.
-  std::vector<Value *> captures{packGroups ? k.in[0] : k.scratch, convOut};
+  std::vector<Value *> captures{packGroups || inPlace ? k.in[0] : k.scratch, convOut};
   for (size_t i = 1; i < n.operands.size(); ++i)
     captures.push_back(k.in[i]);
   if (poolPerBlock)

@@ -13,6 +13,8 @@
 //===----------------------------------------------------------------------===//
 #include "CodeGen/Lowering.h"
 
+#include "llvm/IR/Constants.h"
+
 using namespace llvm;
 
 namespace cnnc::codegen {
@@ -36,26 +38,34 @@ void emitPoolRows(Kernel &k, const ir::EpilogueStep &pool, const PoolGeom &y, Va
                   Value *dst, Value *plane0, int64_t planes, Value *p0, int64_t rows) {
   IRBuilder<> &b = k.b;
   bool isMax = pool.kind == ir::OpKind::MaxPool2d;
+  const int64_t VL = k.vec.width;
+  std::vector<int64_t> khs;
+  for (int64_t i = 0; i < y.SH; ++i)
+    khs.push_back(i);
+  // VL pooled columns at a time; the rest of a row as one vector ending at
+  // the row's end (overlapping the one before), or as one narrower vector
+  // when the row is shorter than VL.
+  const int64_t nVec = y.OWp / VL, rem = y.OWp % VL;
   forLoop(b, 0, planes, [&](Value *pl) {
     Value *plane = k.add(plane0, pl);
     Value *in = k.ptr(src, k.mul(plane, y.OH * y.OW));
     Value *out = k.ptr(dst, k.mul(plane, y.OHp * y.OWp));
     forLoop(b, 0, rows, [&](Value *r) {
       Value *p = k.add(p0, r);
-      Value *inRow = k.ptr(in, k.mul(k.mul(p, y.SH), y.OW));
+      Value *inRow = k.mul(k.mul(p, y.SH), y.OW);
       Value *outRow = k.ptr(out, k.mul(p, y.OWp));
-      forLoop(b, 0, y.OWp, [&](Value *q) {
-        Value *col = k.mul(q, y.SW);
-        Value *acc = nullptr;
-        for (int64_t i = 0; i < y.SH; ++i)
-          for (int64_t j = 0; j < y.SW; ++j) {
-            Value *v = k.load(inRow, k.add(col, i * y.OW + j));
-            acc = !acc ? v : isMax ? k.fmaxNaN(acc, v) : k.fadd(acc, v);
-          }
+      auto at = [&](Value *q, int64_t lanes) {
+        Value *acc = emitPoolSpan(k, isMax, in, k.add(inRow, k.mul(q, y.SW)), y.OW, khs, lanes,
+                                  y.SW, y.SW, 1);
         if (!isMax)
-          acc = b.CreateFDiv(acc, k.f(double(y.SH * y.SW)));
-        k.store(acc, outRow, q);
-      });
+          acc = b.CreateFDiv(acc, ConstantFP::get(acc->getType(), double(y.SH * y.SW)));
+        b.CreateAlignedStore(acc, k.ptr(outRow, q), Align(4));
+      };
+      forLoop(b, 0, nVec, [&](Value *v) { at(k.mul(v, VL), VL); });
+      if (rem && nVec)
+        at(k.i64(y.OWp - VL), VL);
+      else if (rem)
+        at(k.i64(0), rem);
     });
   });
 }

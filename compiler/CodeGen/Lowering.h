@@ -197,6 +197,16 @@ void emitPoolAfterConv(Kernel &k, llvm::Value *convOut);
 int64_t poolScratchBytes(const ir::Node &n);
 llvm::Error lowerLinearPacked(Kernel &k);
 llvm::Error lowerMaxPool2dVector(Kernel &k);
+/// `lanes` consecutive outputs of one pooled row as a vector: the window
+/// rows khs, at base + offset + kh * rowStride floats (offset may be
+/// negative for a row in the padding that khs skips; only in-bounds
+/// addresses are formed), are each loaded as one span
+/// of (lanes-1)*SW + (KW-1)*DW + 1 floats and combined (max with PyTorch's
+/// NaN rule, or sum), then one stride-SW shuffle per kernel column.
+llvm::Value *emitPoolSpan(Kernel &k, bool isMax, llvm::Value *base, llvm::Value *offset,
+                          int64_t rowStride,
+                          llvm::ArrayRef<int64_t> khs, int64_t lanes, int64_t SW, int64_t KW,
+                          int64_t DW);
 
 /// Scratch arena bytes the node's lowering needs (0 for none). Independent
 /// of the target so the header's arena size matches every build.

@@ -27,6 +27,27 @@ namespace {
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 } // namespace
 
+Value *emitPoolSpan(Kernel &k, bool isMax, Value *base, Value *offset, int64_t rowStride,
+                    ArrayRef<int64_t> khs, int64_t lanes, int64_t SW, int64_t KW, int64_t DW) {
+  IRBuilder<> &b = k.b;
+  auto *spanTy = FixedVectorType::get(b.getFloatTy(), (lanes - 1) * SW + (KW - 1) * DW + 1);
+  auto combine = [&](Value *acc, Value *v) {
+    return !acc ? v : isMax ? k.fmaxNaN(acc, v) : b.CreateFAdd(acc, v);
+  };
+  Value *rows = nullptr;
+  for (int64_t kh : khs)
+    rows = combine(rows, b.CreateAlignedLoad(spanTy, k.ptr(base, k.add(offset, kh * rowStride)),
+                                             Align(4)));
+  Value *acc = nullptr;
+  for (int64_t kw = 0; kw < KW; ++kw) {
+    std::vector<int> m;
+    for (int64_t l = 0; l < lanes; ++l)
+      m.push_back(int(l * SW + kw * DW));
+    acc = combine(acc, b.CreateShuffleVector(rows, m));
+  }
+  return acc;
+}
+
 Error lowerMaxPool2dVector(Kernel &k) {
   const ir::Shape &xs = k.node.operands[0]->shape, &ys = k.node.shape;
   if (xs.size() != 4 || ys.size() != 4 || xs[0] != ys[0] || xs[1] != ys[1])
@@ -42,12 +63,7 @@ Error lowerMaxPool2dVector(Kernel &k) {
   const int64_t VL = k.vec.width;
 
   IRBuilder<> &b = k.b;
-  Type *f32 = b.getFloatTy();
   const double inf = std::numeric_limits<double>::infinity();
-  auto maxNaN = [&](Value *acc, Value *v) {
-    Value *take = b.CreateOr(b.CreateFCmpOGT(v, acc), b.CreateFCmpUNO(v, v));
-    return b.CreateSelect(take, v, acc);
-  };
 
   // Rows whose window lies inside the input: oh*SH - PH >= 0 and
   // oh*SH - PH + (KH-1)*DH <= H-1; columns likewise.
@@ -79,7 +95,7 @@ Error lowerMaxPool2dVector(Kernel &k) {
                                 b.CreateICmpULT(iw, k.i64(W)));
         Value *idx = b.CreateSelect(ok, k.add(k.mul(ih, W), iw), k.i64(0));
         Value *v = b.CreateSelect(ok, k.load(xp, idx), k.f(-inf));
-        acc = maxNaN(acc, v);
+        acc = k.fmaxNaN(acc, v);
       }
     k.store(acc, yp, k.add(k.mul(oh, OW), ow));
   };
@@ -88,29 +104,12 @@ Error lowerMaxPool2dVector(Kernel &k) {
     forLoop(b, from, to, [&](Value *ow) { scalarAt(xp, yp, oh, ow); });
   };
 
-  // Floats a vector of VL outputs reads from one input row.
-  auto *spanTy = FixedVectorType::get(f32, (VL - 1) * SW + (KW - 1) * DW + 1);
-
   // VL outputs from column ow0 of row oh, over the kernel rows khs (those
-  // inside the input): the rows' spans max-reduced first, then one
-  // stride-SW shuffle per kernel column.
+  // inside the input).
   auto vectorAt = [&](Value *xp, Value *yp, Value *oh, Value *ow0, ArrayRef<int64_t> khs) {
     Value *row0 = k.mul(k.add(k.mul(oh, SH), -PH), W);
     Value *col0 = k.add(k.mul(ow0, SW), -PW);
-    Value *rows = nullptr;
-    for (int64_t kh : khs) {
-      Value *ptr = k.ptr(xp, k.add(k.add(row0, col0), kh * DH * W));
-      Value *v = b.CreateAlignedLoad(spanTy, ptr, Align(4));
-      rows = rows ? maxNaN(rows, v) : v;
-    }
-    Value *acc = nullptr;
-    for (int64_t kw = 0; kw < KW; ++kw) {
-      std::vector<int> m;
-      for (int64_t l = 0; l < VL; ++l)
-        m.push_back(int(l * SW + kw * DW));
-      Value *v = b.CreateShuffleVector(rows, m);
-      acc = acc ? maxNaN(acc, v) : v;
-    }
+    Value *acc = emitPoolSpan(k, true, xp, k.add(row0, col0), DH * W, khs, VL, SW, KW, DW);
     b.CreateAlignedStore(acc, k.ptr(yp, k.add(k.mul(oh, OW), ow0)), Align(4));
   };
   // One output row over the kernel rows khs: vectors over the interior
