@@ -82,10 +82,11 @@ llvm::Error emitFile(llvm::Module &m, llvm::TargetMachine &tm, FileKind kind,
 /// C/C++ header declaring the entry point, with shape/size macros.
 std::string emitHeader(const ir::Graph &g, const Options &o);
 
-/// Bytes of arena the generated code asks the runtime for (activations that
-/// are neither the input nor written straight into the output). Same number
-/// the module and the header use.
-int64_t arenaBytes(const ir::Graph &g);
+/// Bytes of arena the generated code for target `o` asks the runtime for
+/// (activations that are neither the input nor written straight into the
+/// output, and the kernels' scratch). Same number the module and the header
+/// use.
+int64_t arenaBytes(const ir::Graph &g, const Options &o);
 /// The nodes the entry function calls a kernel for, in call order (the
 /// indices of Options::profile's marks).
 std::vector<const ir::Node *> kernelOrder(const ir::Graph &g);
@@ -95,8 +96,9 @@ std::vector<const ir::Node *> kernelOrder(const ir::Graph &g);
 void resetKernelProfile(size_t kernels);
 std::vector<double> kernelProfileMs();
 
-/// The memory plan the module uses (kernel scratch sizes included).
-ir::MemoryPlan memoryPlan(const ir::Graph &g);
+/// The memory plan the module for target `o` uses (kernel scratch sizes
+/// included).
+ir::MemoryPlan memoryPlan(const ir::Graph &g, const Options &o);
 
 /// A model compiled in-process. create() optimises the module at
 /// o.optLevel (do not optimise it beforehand), resolves the runtime symbols

@@ -57,10 +57,6 @@ namespace {
 constexpr double kFmaPerCycle = 2.0;
 constexpr double kLoadsPerCycle = 2.0;
 constexpr double kFmaLatency = 4.0;
-/// Per-core L1D: one pass's weights of a channel block should stay in it.
-constexpr double kL1Bytes = 32 * 1024;
-/// Per-core L2 share: a pixel group's input should stay well inside it.
-constexpr double kL2Bytes = 512 * 1024;
 /// Largest per-item buffer of partial sums (between input-channel passes).
 constexpr int64_t kMaxPartialBytes = 32 * 1024;
 /// Most FMAs and loads one input channel's unrolled taps may emit.
@@ -174,9 +170,9 @@ ChanVecPlan plan(const ConvGeom &g, const VectorTarget &t) {
   // them; between passes the tiles' partial sums go to a buffer.
   const int64_t blockBytes = taps * p.RK * p.VL * 4;
   p.Cb = g.C;
-  if (double(g.C * blockBytes) > kL1Bytes / 2)
+  if (double(g.C * blockBytes) > t.l1Bytes / 2)
     p.Cb = std::min(g.C, std::max<int64_t>({1, ceilDiv(32, taps),
-                                             int64_t(kL1Bytes / 2) / blockBytes}));
+                                             int64_t(t.l1Bytes / 2) / blockBytes}));
   p.NCh = ceilDiv(g.C, p.Cb);
   // Pixel groups: as many tiles as keep the group's input rows within half
   // of L2 (so they stay cached while every channel block's weights stream
@@ -191,14 +187,14 @@ ChanVecPlan plan(const ConvGeom &g, const VectorTarget &t) {
   };
   const int64_t T = p.tiles();
   p.TPG = T;
-  while (p.TPG > 1 && (groupBytes(p.TPG) > kL2Bytes / 2 ||
+  while (p.TPG > 1 && (groupBytes(p.TPG) > t.l2Bytes / 2 ||
                        partialBytes(p.TPG) > kMaxPartialBytes))
     p.TPG = ceilDiv(p.TPG, 2);
   p.NGrp = ceilDiv(T, p.TPG);
   // Every group streams all weights; beyond L2 they come at ~8 bytes per
   // cycle (per image).
   double wBytes = double(p.KV) * p.VL * steps * 4;
-  double weights = wBytes > kL2Bytes / 2 ? double(g.N) * p.NGrp * wBytes / 8 : 0;
+  double weights = wBytes > t.l2Bytes / 2 ? double(g.N) * p.NGrp * wBytes / 8 : 0;
   double copy = p.copy ? double(g.N) * g.C * p.plane * 0.5 : 0;
   // Partial sums saved and reloaded between passes.
   double partials = double(g.N) * p.KV * p.P * 2.0 * (p.NCh - 1);

@@ -25,12 +25,6 @@ constexpr double kLoadsPerCycle = 2.0;
 constexpr double kFmaLatency = 4.0;
 /// Bytes per cycle a kernel streams from L2 or beyond with many streams.
 constexpr double kStreamBytesPerCycle = 8.0;
-/// Per-core L1D size assumed for the channel blocking.
-constexpr double kL1Bytes = 32 * 1024;
-/// Per-core L2 share assumed for the loop-order choice.
-constexpr double kL2Bytes = 512 * 1024;
-/// Per-core L3 share (Zen 3: 32 MB per 8 cores).
-constexpr double kL3Bytes = 4 * 1024 * 1024;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -135,7 +129,7 @@ ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t) {
   if (best.cost >= 0) {
     int64_t taps = g.KH * g.KW;
     auto fits = [&](int64_t cb) {
-      return double(cb * taps * best.RK * 4) <= kL1Bytes / 2;
+      return double(cb * taps * best.RK * 4) <= t.l1Bytes / 2;
     };
     if (!fits(g.Cg)) {
       for (int64_t cb = g.Cg - 1; cb >= 16; --cb)
@@ -153,11 +147,11 @@ ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t) {
     double wBytes = double(g.Kg) * best.Cb * g.KH * g.KW * 4;
     double KB = double((g.Kg + best.RK - 1) / best.RK);
     double RB = double((g.OH + best.RH - 1) / best.RH);
-    double kbOuter = inBytes > kL2Bytes / 2 ? KB * inBytes : inBytes;
+    double kbOuter = inBytes > t.l2Bytes / 2 ? KB * inBytes : inBytes;
     // Streamed weights are read as broadcasts with little reuse per load,
     // so they count double (measured: 128->128 at 28x28 prefers channel
     // blocks outer, 64->64 at 112x112 rows outer).
-    double rowsOuter = wBytes > kL2Bytes / 2 ? 2 * RB * wBytes : wBytes;
+    double rowsOuter = wBytes > t.l2Bytes / 2 ? 2 * RB * wBytes : wBytes;
     best.rowsOuter = rowsOuter < kbOuter;
   }
   return best;
@@ -223,13 +217,13 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t) {
   // slower than the direct kernel; 64 at 56x56, 3.8 MB, is 2.5x faster).
   double live =
       double(std::max(p.pFloats + p.vFloats, p.vFloats + p.mFloats)) * 4;
-  double bytesPerCycle = live <= kL2Bytes ? 32 : live <= kL3Bytes ? 16 : 3;
+  double bytesPerCycle = live <= t.l2Bytes ? 32 : live <= t.l3Bytes ? 16 : 3;
   double traffic =
       double(p.pFloats + p.vFloats + p.mFloats) * 4 * 2 / bytesPerCycle;
   // The transformed weights (4x the direct kernel's) are read once per
   // image; beyond L2 at ~8 bytes per cycle.
   double uBytes = 36.0 * g.K * g.C * 4;
-  double weights = uBytes > kL2Bytes ? g.N * uBytes / 8 : 0;
+  double weights = uBytes > t.l2Bytes ? g.N * uBytes / 8 : 0;
   p.cost = gemm + inT + outT + copy + traffic + weights;
   return p;
 }

@@ -81,23 +81,59 @@ bool pointwiseGrouped(const ConvGeom &g, int64_t RV) {
   return foldedPointwise(g) && RV <= kMaxGroupVectors;
 }
 
+/// The direct kernel's choices for a node on a target: the register tile,
+/// the input layout, and how the input is read (shared by the lowering and
+/// the scratch size, which must agree).
+struct DirectPlan {
+  ConvTile tile;
+  ConvInputLayout L;
+  int64_t GW, NG; ///< pointwise column groups: floats per group, groups
+  bool grouped;   ///< pointwise input read in column groups
+  bool packGroups; ///< ... packed per work item (no copy)
+  bool inPlace;   ///< the padded layout is the input itself (no copy)
+  /// Floats of the input copy in scratch.
+  int64_t copyFloats() const {
+    if (packGroups || inPlace)
+      return 0;
+    return grouped ? L.N * NG * L.C * GW : L.floats();
+  }
+};
+
+DirectPlan planDirect(const ir::Node &n, const ConvGeom &g, const VectorTarget &t) {
+  DirectPlan p;
+  const unsigned VL = t.width;
+  p.tile = chooseConvTile(g, t);
+  p.L = convInputLayout(g, VL);
+  p.GW = p.tile.RV * VL;
+  p.NG = ceilDiv(p.L.NV, p.tile.RV);
+  p.grouped = pointwiseGrouped(g, p.tile.RV);
+  p.packGroups = p.grouped && p.tile.Cb == g.Cg && !n.pooling() &&
+                 pointwisePacks(g, p.tile.RV, VL);
+  // Without padding, at stride 1, with rows that are whole vectors, the
+  // padded layout is the input itself: the tiles read it in place.
+  p.inPlace = !p.grouped && g.PH == 0 && g.PW == 0 && g.SW == 1 &&
+              p.L.phasePitch == g.W && p.L.Hp == g.H;
+  return p;
+}
+
 } // namespace
 
-int64_t kernelScratchBytes(const ir::Node &n) {
+int64_t kernelScratchBytes(const ir::Node &n, const VectorTarget &t) {
   if (n.kind != ir::OpKind::Conv2d)
     return 0;
   ConvGeom g;
   if (!convGeom(n, g))
     return 0;
-  // The widest vector gives the largest layout (see convInputLayout); the
-  // grouped pointwise layout pads each row to whole groups of at most
-  // kMaxGroupVectors vectors.
-  int64_t bytes = convInputLayout(g, 16).floats() * 4;
-  if (g.H == 1 && g.KH == 1 && g.KW == 1)
-    bytes = std::max(bytes, g.N * g.C * (ceilDiv(g.W, 16) * 16 + kMaxGroupVectors * 16) * 4);
-  bytes = std::max(bytes, winogradScratchBytes(n));
-  bytes = std::max(bytes, chanVecScratchBytes(n));
-  return (bytes + 63) / 64 * 64 + poolScratchBytes(n);
+  // What the kernel chosen for this target uses (lowerConv2d's choice); at
+  // least one line, so that a conv always gets scratch (its fast paths).
+  int64_t bytes;
+  if (winogradChosen(n, t))
+    bytes = winogradScratchBytes(n, t);
+  else if (chanVecChosen(n, t))
+    bytes = chanVecScratchBytes(n);
+  else
+    bytes = planDirect(n, g, t).copyFloats() * 4;
+  return (std::max<int64_t>(bytes, 64) + 63) / 64 * 64 + poolScratchBytes(n);
 }
 
 int64_t poolScratchBytes(const ir::Node &n) {
@@ -114,8 +150,9 @@ Error lowerConv2dDirect(Kernel &k) {
   if (!k.scratch)
     return k.error("internal error: direct convolution without scratch");
   const unsigned VL = k.vec.width;
-  ConvTile tile = chooseConvTile(g, k.vec);
-  ConvInputLayout L = convInputLayout(g, VL);
+  const DirectPlan D = planDirect(n, g, k.vec);
+  const ConvTile &tile = D.tile;
+  const ConvInputLayout &L = D.L;
   const int64_t RK = tile.RK, RH = tile.RH, RV = tile.RV;
   const int64_t Cb = tile.Cb, CB = g.Cg / tile.Cb;
   if (getenv("CNNC_CONV_DEBUG"))
@@ -163,18 +200,13 @@ Error lowerConv2dDirect(Kernel &k) {
   // the loop over input channels then streams one contiguous block instead
   // of jumping a whole plane per channel (which also maps every channel's
   // lines onto a few L1 sets).
-  const int64_t GW = RV * VL, NG = ceilDiv(L.NV, RV);
-  const bool grouped = pointwiseGrouped(g, RV);
+  const int64_t GW = D.GW, NG = D.NG;
+  const bool grouped = D.grouped, packGroups = D.packGroups, inPlace = D.inPlace;
   const ir::EpilogueStep *pool = n.pooling();
-  const bool packGroups = grouped && Cb == g.Cg && !pool && pointwisePacks(g, RV, VL);
   if (grouped && getenv("CNNC_CONV_DEBUG"))
     errs() << "conv " << n.name << ": pointwise input in column groups of " << RV
            << " vectors" << (packGroups ? ", packed per work item" : "") << "\n";
 
-  // Without padding, at stride 1, with rows that are whole vectors, the
-  // padded layout is the input itself: the tiles read it in place.
-  const bool inPlace = !grouped && g.PH == 0 && g.PW == 0 && g.SW == 1 &&
-                       L.phasePitch == g.W && L.Hp == g.H;
   if (inPlace && getenv("CNNC_CONV_DEBUG"))
     errs() << "conv " << n.name << ": input read in place\n";
 

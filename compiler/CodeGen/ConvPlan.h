@@ -23,11 +23,16 @@ struct Node;
 
 namespace cnnc::codegen {
 
-/// What the generated code may assume about the target's SIMD unit.
+/// What the generated code may assume about the target's SIMD unit and
+/// caches (per core). The caches are the host's when compiling for the host
+/// (KernelSupport.cpp), else these defaults.
 struct VectorTarget {
   unsigned width = 4;     ///< floats per register (16 AVX-512, 8 AVX2, 4 SSE)
   unsigned numRegs = 16;  ///< architectural vector registers
   bool hasFMA = false;    ///< fused multiply-add instructions
+  double l1Bytes = 32 * 1024;       ///< L1 data cache
+  double l2Bytes = 512 * 1024;      ///< L2 cache
+  double l3Bytes = 4 * 1024 * 1024; ///< this core's share of L3
 };
 
 /// Static geometry of one convolution as the direct kernel sees it (after

@@ -73,7 +73,7 @@ void emitPoolRows(Kernel &k, const ir::EpilogueStep &pool, const PoolGeom &y, Va
 Value *convOutputInScratch(Kernel &k) {
   return k.b.CreateInBoundsGEP(
       k.b.getInt8Ty(), k.scratch,
-      k.i64(kernelScratchBytes(k.node) - poolScratchBytes(k.node)), "conv.out");
+      k.i64(kernelScratchBytes(k.node, k.vec) - poolScratchBytes(k.node)), "conv.out");
 }
 
 void emitPoolAfterConv(Kernel &k, Value *convOut) {

@@ -94,14 +94,6 @@ bool modelPrefers(const ConvGeom &g, const VectorTarget &t) {
   return direct > 0 && wino < direct;
 }
 
-VectorTarget targetOfWidth(unsigned w) {
-  VectorTarget t;
-  t.width = w;
-  t.numRegs = w == 16 ? 32 : 16;
-  t.hasFMA = w >= 8;
-  return t;
-}
-
 } // namespace
 
 bool winogradChosen(const ir::Node &n, const VectorTarget &t) {
@@ -114,18 +106,11 @@ bool winogradChosen(const ir::Node &n, const VectorTarget &t) {
   return modelPrefers(g, t);
 }
 
-int64_t winogradScratchBytes(const ir::Node &n) {
+int64_t winogradScratchBytes(const ir::Node &n, const VectorTarget &t) {
   ConvGeom g;
-  if (!geomOf(n, g) || forced() == 0)
+  if (!geomOf(n, g))
     return 0;
-  bool any = forced() == 1;
-  int64_t floats = 0;
-  for (unsigned w : {4u, 8u, 16u}) {
-    VectorTarget t = targetOfWidth(w);
-    any = any || modelPrefers(g, t);
-    floats = std::max(floats, planWinograd(g, t).scratchFloats());
-  }
-  return any ? floats * 4 : 0;
+  return planWinograd(g, t).scratchFloats() * 4;
 }
 
 Error lowerConv2dWinograd(Kernel &k) {

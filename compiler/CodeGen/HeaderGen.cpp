@@ -46,7 +46,7 @@ std::string emitHeader(const ir::Graph &g, const Options &o) {
     << " /* elements */\n"
     << "/* Scratch memory the model takes from the runtime's per-thread "
        "arena. */\n"
-    << "#define " << P << "_ARENA_BYTES " << arenaBytes(g) << "\n\n"
+    << "#define " << P << "_ARENA_BYTES " << arenaBytes(g, o) << "\n\n"
     << "/* Runs the model on one input.\n"
        " *   input:  " << P << "_INPUT_SIZE floats, shape " << P
     << "_INPUT_SHAPE\n"

@@ -4,14 +4,89 @@
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/Intrinsics.h"
 #include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
+
+#include <cstdlib>
+#include <string>
 
 using namespace llvm;
 
 namespace cnnc::codegen {
 
+namespace {
+/// The contents of a small sysfs file, trimmed, or "".
+std::string readSysFile(const std::string &path) {
+  auto buf = MemoryBuffer::getFileAsStream(path);
+  if (!buf)
+    return "";
+  return (*buf)->getBuffer().trim().str();
+}
+
+/// CPUs in a sysfs list such as "0-3,8,10-11".
+int64_t countCpuList(StringRef list) {
+  int64_t n = 0;
+  SmallVector<StringRef, 8> parts;
+  list.split(parts, ',', -1, false);
+  for (StringRef part : parts) {
+    auto [lo, hi] = part.split('-');
+    unsigned a = 0, b = 0;
+    if (lo.trim().getAsInteger(10, a))
+      return 0;
+    if (hi.empty())
+      b = a;
+    else if (hi.trim().getAsInteger(10, b) || b < a)
+      return 0;
+    n += int64_t(b) - a + 1;
+  }
+  return n;
+}
+
+/// This machine's per-core data cache sizes from Linux's sysfs (cpu0's
+/// cache/index*: level, type, size such as "48K", shared_cpu_list); a shared
+/// cache counts as its size over the CPUs sharing it. Levels it cannot read
+/// keep the defaults in `t`.
+void readHostCaches(VectorTarget &t) {
+  for (int i = 0; i < 8; ++i) {
+    std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+    std::string level = readSysFile(dir + "level"), type = readSysFile(dir + "type");
+    if (level.empty())
+      break;
+    if (type != "Data" && type != "Unified")
+      continue;
+    StringRef size = readSysFile(dir + "size");
+    int64_t mult = 1;
+    if (size.consume_back("K"))
+      mult = 1024;
+    else if (size.consume_back("M"))
+      mult = 1024 * 1024;
+    unsigned long long v = 0;
+    if (size.getAsInteger(10, v) || v == 0)
+      continue;
+    int64_t sharing = std::max<int64_t>(1, countCpuList(readSysFile(dir + "shared_cpu_list")));
+    double bytes = double(v) * mult / double(sharing);
+    if (level == "1")
+      t.l1Bytes = bytes;
+    else if (level == "2")
+      t.l2Bytes = bytes;
+    else if (level == "3")
+      t.l3Bytes = bytes;
+  }
+}
+} // namespace
+
 VectorTarget vectorTargetOf(const TargetMachine &tm) {
   VectorTarget t;
+  // Code for this machine's CPU gets this machine's caches (the tile and
+  // blocking choices then fit them); CNNC_DEFAULT_CACHES=1 keeps the
+  // defaults, so that experiments can compare.
+  const char *defaults = getenv("CNNC_DEFAULT_CACHES");
+  if (tm.getTargetCPU() == sys::getHostCPUName() &&
+      tm.getTargetTriple().getArch() == Triple(sys::getProcessTriple()).getArch() &&
+      !(defaults && *defaults == '1'))
+    readHostCaches(t);
   const MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
   if (!sti || !tm.getTargetTriple().isX86())
     return t;

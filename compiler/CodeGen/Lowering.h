@@ -38,7 +38,7 @@ public:
   const ir::Node &node;
   std::vector<llvm::Value *> in; ///< one float* per operand
   llvm::Value *out;              ///< float* of this node's buffer
-  /// kernelScratchBytes(node) bytes of 64-byte-aligned arena, or nullptr.
+  /// kernelScratchBytes(node, vec) bytes of 64-byte-aligned arena, or nullptr.
   llvm::Value *scratch = nullptr;
   /// SIMD unit of the target the kernel is compiled for.
   VectorTarget vec;
@@ -167,8 +167,9 @@ llvm::Error lowerConv2dDirect(Kernel &k);
 /// direct kernel for this target.
 llvm::Error lowerConv2dWinograd(Kernel &k);
 bool winogradChosen(const ir::Node &n, const VectorTarget &t);
-/// Scratch bytes the Winograd kernel may need for any vector width, or 0.
-int64_t winogradScratchBytes(const ir::Node &n);
+/// Scratch bytes the Winograd kernel needs on this target (0 if the
+/// geometry does not qualify).
+int64_t winogradScratchBytes(const ir::Node &n, const VectorTarget &t);
 /// Convolution vectorised over output channels (ConvChannelVec.cpp) for
 /// ungrouped convs without a fused pooling. chanVecChosen: eligible and
 /// estimated cheaper than the direct kernel on this target.
@@ -193,7 +194,7 @@ llvm::Value *convOutputInScratch(Kernel &k);
 /// Pools the whole conv output (in scratch) into k.out, plane by plane.
 void emitPoolAfterConv(Kernel &k, llvm::Value *convOut);
 /// Scratch a conv with a fused pooling adds for its own output (the last
-/// poolScratchBytes(n) bytes of kernelScratchBytes(n)), or 0.
+/// poolScratchBytes(n) bytes of kernelScratchBytes(n, t)), or 0.
 int64_t poolScratchBytes(const ir::Node &n);
 llvm::Error lowerLinearPacked(Kernel &k);
 llvm::Error lowerMaxPool2dVector(Kernel &k);
@@ -208,9 +209,11 @@ llvm::Value *emitPoolSpan(Kernel &k, bool isMax, llvm::Value *base, llvm::Value 
                           llvm::ArrayRef<int64_t> khs, int64_t lanes, int64_t SW, int64_t KW,
                           int64_t DW);
 
-/// Scratch arena bytes the node's lowering needs (0 for none). Independent
-/// of the target so the header's arena size matches every build.
-int64_t kernelScratchBytes(const ir::Node &n);
+/// Scratch arena bytes the node's lowering needs on target `t` (0 for
+/// none): the memory plan, and so the arena size in the header, is the
+/// target's (a header and an object file made with the same target options
+/// agree).
+int64_t kernelScratchBytes(const ir::Node &n, const VectorTarget &t);
 /// An activation (ir::isActivation) of a float or a float vector, with
 /// PyTorch's formulas and NaN behaviour. alpha/beta as in ir::Attrs.
 llvm::Value *emitActivation(llvm::IRBuilder<> &b, llvm::Module &m,

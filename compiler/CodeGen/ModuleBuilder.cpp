@@ -30,6 +30,7 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 
+#include <cstdlib>
 #include <map>
 
 using namespace llvm;
@@ -40,8 +41,19 @@ namespace {
 
 constexpr int64_t kAlign = ir::kBufferAlign;
 
-ir::MemoryPlan planFor(const ir::Graph &g) {
-  return ir::planMemory(g, [](const ir::Node &n) { return kernelScratchBytes(n); });
+ir::MemoryPlan planFor(const ir::Graph &g, const VectorTarget &t) {
+  return ir::planMemory(g, [&](const ir::Node &n) { return kernelScratchBytes(n, t); });
+}
+
+/// The SIMD unit and caches of the target `o` selects (defaults if it
+/// cannot be created; buildModule reports that error).
+VectorTarget vectorTargetFor(const Options &o) {
+  auto tm = createTargetMachine(o);
+  if (!tm) {
+    consumeError(tm.takeError());
+    return VectorTarget();
+  }
+  return vectorTargetOf(**tm);
 }
 
 /// Nodes that generate no code: views, in-place concats, the input.
@@ -234,6 +246,11 @@ Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
   cpu_ = (*tm)->getTargetCPU().str();
   features_ = (*tm)->getTargetFeatureString().str();
   vec_ = vectorTargetOf(**tm);
+  if (getenv("CNNC_CONV_DEBUG"))
+    errs() << "target " << cpu_ << ": VL " << vec_.width << ", " << vec_.numRegs
+           << " vector registers" << (vec_.hasFMA ? ", FMA" : "") << "; caches per core: L1 "
+           << int64_t(vec_.l1Bytes) / 1024 << " KiB, L2 " << int64_t(vec_.l2Bytes) / 1024
+           << " KiB, L3 " << int64_t(vec_.l3Bytes) / 1024 << " KiB\n";
 
   m_ = std::make_unique<Module>(g_.modelName.empty() ? o_.entryName
                                                      : g_.modelName,
@@ -242,7 +259,7 @@ Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
   m_->setDataLayout((*tm)->createDataLayout());
   const DataLayout &dl = m_->getDataLayout();
 
-  ir::MemoryPlan plan = planFor(g_);
+  ir::MemoryPlan plan = planFor(g_, vec_);
 
   // Structural checks the lowerings rely on.
   for (const auto &up : g_.nodes()) {
@@ -386,12 +403,17 @@ Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
 
 } // namespace
 
-int64_t arenaBytes(const ir::Graph &g) { return planFor(g).arenaBytes; }
+int64_t arenaBytes(const ir::Graph &g, const Options &o) {
+  return planFor(g, vectorTargetFor(o)).arenaBytes;
+}
 
-ir::MemoryPlan memoryPlan(const ir::Graph &g) { return planFor(g); }
+ir::MemoryPlan memoryPlan(const ir::Graph &g, const Options &o) {
+  return planFor(g, vectorTargetFor(o));
+}
 
 std::vector<const ir::Node *> kernelOrder(const ir::Graph &g) {
-  return kernelNodes(g, planFor(g));
+  // Which nodes get a kernel does not depend on the target's scratch sizes.
+  return kernelNodes(g, planFor(g, VectorTarget()));
 }
 
 Expected<std::unique_ptr<Module>> buildModule(const ir::Graph &g,

@@ -296,7 +296,7 @@ static int compileMain() {
     auto opt = g->clone();
     if (int rc = optimizeWithWeights(*opt))
       return rc;
-    mem.arenaBytes = codegen::arenaBytes(*opt);
+    mem.arenaBytes = codegen::arenaBytes(*opt, codegenOptions());
     return writeText(opts::Output, [&](raw_ostream &os) {
       if (fmt == "json")
         printSummaryJSON(*g, info, mem, os);
@@ -309,7 +309,7 @@ static int compileMain() {
   if (action == EmitAction::IR)
     return writeText(opts::Output, [&](raw_ostream &os) { ir::printGraph(*g, os); });
   if (action == EmitAction::Dot) {
-    ir::MemoryPlan plan = codegen::memoryPlan(*g);
+    ir::MemoryPlan plan = codegen::memoryPlan(*g, codegenOptions());
     return writeText(opts::Output, [&](raw_ostream &os) { ir::printDot(*g, os, &plan); });
   }
   // Everything below sees the optimized graph.
@@ -320,7 +320,7 @@ static int compileMain() {
     if (action == EmitAction::IROpt)
       return writeText(opts::Output, [&](raw_ostream &os) { ir::printGraph(*g, os); });
     if (action == EmitAction::DotOpt || action == EmitAction::Memory) {
-      ir::MemoryPlan plan = codegen::memoryPlan(*g);
+      ir::MemoryPlan plan = codegen::memoryPlan(*g, codegenOptions());
       return writeText(opts::Output, [&](raw_ostream &os) {
         if (action == EmitAction::Memory)
           ir::printMemoryPlan(*g, plan, os);
