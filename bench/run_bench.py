@@ -81,6 +81,10 @@ LAYERS = [
      "linear --in 512 --out 10"),
 ]
 
+# The 3x3 layers again with Winograd off (CNNC_WINOGRAD=0), so that the
+# direct kernels' figures are reported next to Winograd's effective ones.
+DIRECT_VARIANTS = ["conv3x3 64->64 @56", "conv3x3 128->128 @28", "conv3x3 256->256 @14"]
+
 # --quick runs these layers and only the seed model.
 QUICK_LAYERS = {"seed.conv1 3->10 k3 @130", "seed.pool1 max4/4 10@128",
                 "conv3x3 64->64 @56", "linear 512->10"}
@@ -129,7 +133,17 @@ def layer_cases(quick, workdir):
             f.write(LAYER_TEMPLATE.format(name=name, ctor=ctor,
                                           shape=", ".join(map(str, shape))))
         cases.append({"suite": "layers", "name": name, "path": path, "onednn": onednn})
+        if name in DIRECT_VARIANTS and not quick:
+            cases.append({"suite": "layers", "name": name + " direct", "path": path,
+                          "onednn": onednn, "env": {"CNNC_WINOGRAD": "0"}})
     return cases
+
+
+def cnnc_env(case, threads):
+    """The environment cnnc runs a case in: the thread count, and the
+    case's own settings (CNNC_WINOGRAD=0 for the direct variants)."""
+    return dict(os.environ, CNNC_THREADS=str(threads), CNNRT_NUM_THREADS=str(threads),
+                **case.get("env", {}))
 
 
 # ------------------------------------------------------------------ engines
@@ -161,8 +175,7 @@ FUSION_PASSES = "fuse-residual-add,fuse-activation,concat-in-place"
 def cnnc_round(args, case, threads, runs, extra=()):
     cmd = [args.cnnc, "bench", case["path"], "--random-weights", "1",
            "--threads", str(threads), "--runs", str(runs), "--format=json"] + list(extra)
-    env = dict(os.environ, CNNC_THREADS=str(threads), CNNRT_NUM_THREADS=str(threads))
-    return run_json(cmd, env=env, timeout=args.case_timeout)
+    return run_json(cmd, env=cnnc_env(case, threads), timeout=args.case_timeout)
 
 
 def memory_figures(args, case):
@@ -247,7 +260,7 @@ class TorchCase:
             h.remove()
         return total[0]
 
-    def check(self, args, path, threads, workdir):
+    def check(self, args, case, threads, workdir):
         """Runs the case once through `cnnc run` on these weights and this
         input; returns None when the output matches PyTorch's within the
         oracle tests' tolerance, else a message."""
@@ -261,10 +274,10 @@ class TorchCase:
         cnn_torch.save_npy(xin, self.x.numpy())
         if os.path.exists(yout):
             os.remove(yout)
-        p = subprocess.run([args.cnnc, "run", path, "--weights", w, "--input", xin,
+        p = subprocess.run([args.cnnc, "run", case["path"], "--weights", w, "--input", xin,
                             "--output", yout, "--threads", str(threads)],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=args.case_timeout)
+                           env=cnnc_env(case, threads), timeout=args.case_timeout)
         if p.returncode != 0:
             lines = p.stdout.strip().splitlines()
             return "cnnc run failed (exit %d): %s" % (p.returncode, lines[0] if lines else "")
@@ -333,7 +346,7 @@ def measure_case(args, case, threads, log):
         torch_runs = runs_for(min(torch_case.time_runs(1) for _ in range(3)),
                               args.round_ms, args.max_runs)
         if args.check and "cnnc_error" not in res:
-            bad = torch_case.check(args, case["path"], threads, args.workdir)
+            bad = torch_case.check(args, case, threads, args.workdir)
             res["check"] = bad or "ok"
             if bad:
                 log("    check: %s" % bad)
