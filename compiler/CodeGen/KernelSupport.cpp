@@ -56,7 +56,8 @@ void readHostCaches(VectorTarget &t) {
       break;
     if (type != "Data" && type != "Unified")
       continue;
-    StringRef size = readSysFile(dir + "size");
+    std::string sizeText = readSysFile(dir + "size");
+    StringRef size = sizeText;
     int64_t mult = 1;
     if (size.consume_back("K"))
       mult = 1024;
