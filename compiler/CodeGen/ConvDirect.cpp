@@ -124,15 +124,20 @@ int64_t kernelScratchBytes(const ir::Node &n, const VectorTarget &t) {
   ConvGeom g;
   if (!convGeom(n, g))
     return 0;
-  // What the kernel chosen for this target uses (lowerConv2d's choice); at
-  // least one line, so that a conv always gets scratch (its fast paths).
-  int64_t bytes;
-  if (winogradChosen(n, t))
+  // What the kernel chosen for this target uses; at least one line, so that
+  // a conv always gets scratch (its fast paths).
+  int64_t bytes = 0;
+  switch (chosenConvKernel(n, t)) {
+  case ConvKernel::Winograd:
     bytes = winogradScratchBytes(n, t);
-  else if (chanVecChosen(n, t))
+    break;
+  case ConvKernel::ChanVec:
     bytes = chanVecScratchBytes(n);
-  else
+    break;
+  case ConvKernel::Direct:
     bytes = planDirect(n, g, t).copyFloats() * 4;
+    break;
+  }
   return (std::max<int64_t>(bytes, 64) + 63) / 64 * 64 + poolScratchBytes(n);
 }
 

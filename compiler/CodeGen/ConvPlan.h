@@ -58,8 +58,7 @@ struct ConvTile {
 /// Pointwise convolutions folded into one long row (1x1, stride 1, unpadded;
 /// H = OH = 1 after folding) read their input in column groups of RV
 /// vectors with all channels of a group contiguous (ConvDirect.cpp).
-/// Widest column group, in vectors; the scratch size allows for it whatever
-/// the target.
+/// Widest column group, in vectors.
 constexpr int64_t kMaxGroupVectors = 8;
 /// Largest column group (Cg x GW floats) packed into a stack buffer per work
 /// item instead of copying the whole input first.

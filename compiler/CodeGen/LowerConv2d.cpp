@@ -13,14 +13,25 @@ using namespace llvm;
 
 namespace cnnc::codegen {
 
+ConvKernel chosenConvKernel(const ir::Node &n, const VectorTarget &t) {
+  if (winogradChosen(n, t))
+    return ConvKernel::Winograd;
+  if (chanVecChosen(n, t))
+    return ConvKernel::ChanVec;
+  return ConvKernel::Direct;
+}
+
 Error lowerConv2d(Kernel &k) {
   if (k.scratch) { // the fast paths (ConvWinograd.cpp, ConvChannelVec.cpp,
                    // ConvDirect.cpp)
-    if (winogradChosen(k.node, k.vec))
+    switch (chosenConvKernel(k.node, k.vec)) {
+    case ConvKernel::Winograd:
       return lowerConv2dWinograd(k);
-    if (chanVecChosen(k.node, k.vec))
+    case ConvKernel::ChanVec:
       return lowerConv2dChanVec(k);
-    return lowerConv2dDirect(k);
+    case ConvKernel::Direct:
+      return lowerConv2dDirect(k);
+    }
   }
   const ir::Node &n = k.node;
   if (n.pooling())

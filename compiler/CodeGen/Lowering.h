@@ -162,6 +162,11 @@ llvm::Error lowerBinary(Kernel &k); // add, mul
 llvm::Error lowerSoftmax(Kernel &k); // softmax, log_softmax
 llvm::Error lowerConcat(Kernel &k);
 llvm::Error lowerConv2dDirect(Kernel &k);
+/// The fast convolution kernel lowerConv2d uses for `n` on `t` (Winograd if
+/// chosen, else the channel-vectorised kernel if chosen, else direct); the
+/// scratch size (kernelScratchBytes) follows the same choice.
+enum class ConvKernel { Winograd, ChanVec, Direct };
+ConvKernel chosenConvKernel(const ir::Node &n, const VectorTarget &t);
 /// Winograd F(4x4,3x3) (ConvWinograd.cpp). winogradChosen: the geometry
 /// qualifies and the cost model (or CNNC_WINOGRAD=0/1) picks it over the
 /// direct kernel for this target.
