@@ -34,8 +34,9 @@
 // fastest, so a group's input (sized to stay in L2) is reused by all blocks
 // while the weights stream; every output element is computed by one item
 // with a fixed reduction order, so results do not depend on the thread
-// count. Grouped convolutions and fused poolings are left to the direct
-// kernel. The choice against the direct kernel is made by estimated cycles
+// count. A fused pooling runs over the whole output afterwards
+// (emitPoolAfterConv); grouped convolutions are left to the direct kernel.
+// The choice against the direct kernel is made by estimated cycles
 // (chanVecChosen).
 //
 //===----------------------------------------------------------------------===//
@@ -84,10 +85,11 @@ bool geomOf(const ir::Node &n, ConvGeom &g) {
 
 /// Whether the kernel can run the node at all.
 bool eligible(const ir::Node &n, ConvGeom &g) {
-  if (!geomOf(n, g) || n.pooling())
+  if (!geomOf(n, g))
     return false;
   for (const ir::EpilogueStep &st : n.epilogue)
-    if (st.kind != ir::OpKind::Add && !ir::isActivation(st.kind))
+    if (st.kind != ir::OpKind::Add && !ir::isActivation(st.kind) &&
+        !ir::isPooling(st.kind))
       return false;
   return true;
 }
@@ -224,11 +226,16 @@ double directCost(const ConvGeom &g, const VectorTarget &t) {
 
 } // namespace
 
+double chanVecCost(const ir::Node &n, const VectorTarget &t) {
+  ConvGeom g;
+  if (!eligible(n, g) || foldsToRow(g))
+    return -1;
+  return plan(g, t).cost;
+}
+
 bool chanVecChosen(const ir::Node &n, const VectorTarget &t) {
   ConvGeom g;
-  if (!eligible(n, g))
-    return false;
-  if (foldsToRow(g))
+  if (!eligible(n, g) || foldsToRow(g))
     return false;
   double direct = directCost(g, t);
   return direct > 0 && plan(g, t).cost < direct;
@@ -259,7 +266,8 @@ Error lowerConv2dChanVec(Kernel &k) {
            << "x" << P.TPG << " tiles, " << P.NCh << " passes of " << P.Cb
            << " channels" << (P.copy ? ", padded copy" : "")
            << " est " << P.cost << " cycles (direct "
-           << directCost(g, k.vec) << ")\n";
+           << directCost(g, k.vec) << ")"
+           << (n.pooling() ? ", pooled afterwards" : "") << "\n";
 
   // --- weights [KB][C][KH][KW][rk][VL] --------------------------------------
   auto wtOr = k.tensor("weight");
@@ -339,10 +347,18 @@ Error lowerConv2dChanVec(Kernel &k) {
   // channels [c0, c1). The first pass starts from the bias, later ones from
   // the partial sums in `part` ([rp][rk][VL] at the tile's slot), which all
   // but the last pass write back; the last applies the epilogue and stores.
+  // Weights that do not stay in L2 between inferences come from memory in
+  // bursts: a pass's first tile reads them all (faster than memory can
+  // deliver), the other tiles reuse them from L1. So every tile of a pass
+  // also prefetches its share of the *next* pass's weights into L2 (the
+  // next pass's, or the next block's, follow in memory one pass later):
+  // per input channel, tile j of the group takes lines [j*m, j*m+m) of that
+  // channel's taps*rk lines, and the stream reaches memory evenly.
+  const bool prefetchW = double(KV) * VL * C * taps * 4 > k.vec.l1Bytes / 2;
   auto emitTile = [&](ArrayRef<Value *> caps, Value *nIdx, Value *kb,
                       int64_t rk, int64_t valid, Value *p0, int64_t rp,
                       Value *c0, Value *c1, bool first, bool last,
-                      Value *part) {
+                      Value *part, Value *tileInGroup) {
     Value *xImg = k.ptr(caps[0], k.mul(nIdx, C * P.plane));
     Value *v0 = k.mul(kb, RK);                  // first channel vector
     Value *wBlk = k.ptr(wPacked, k.mul(v0, VL * C * taps));
@@ -402,6 +418,19 @@ Error lowerConv2dChanVec(Kernel &k) {
           std::vector<Value *> r(a.begin(), a.end());
           Value *cOff = k.mul(c, P.plane);
           Value *wc = k.ptr(wBlk, k.mul(c, taps * rk * VL));
+          if (prefetchW) {
+            const int64_t lineFloats = 16, lines = ceilDiv(taps * rk * VL, lineFloats);
+            const int64_t m = ceilDiv(lines, P.TPG);
+            // Not inbounds: past the last block it points beyond the weights
+            // (a prefetch does not fault).
+            Value *next = b.CreateGEP(
+                f32, wc,
+                k.add(k.mul(tileInGroup, m * lineFloats), k.i64(P.Cb * taps * rk * VL)));
+            for (int64_t i = 0; i < m; ++i)
+              b.CreateIntrinsic(Intrinsic::prefetch, {b.getPtrTy()},
+                                {b.CreateGEP(f32, next, k.i64(i * lineFloats)),
+                                 b.getInt32(0), b.getInt32(2), b.getInt32(1)});
+          }
           if (!rowLoop) {
             for (int64_t kh = 0; kh < g.KH; ++kh)
               emitRowTaps(cOff, wc, kh, r);
@@ -449,7 +478,10 @@ Error lowerConv2dChanVec(Kernel &k) {
   const int64_t kRemV = KV % RK;              // vectors of a short last block
   const int64_t lastValid = K - (KV - 1) * VL; // lanes of the last vector
   const int64_t items = g.N * P.NGrp * P.KB;
-  std::vector<Value *> captures{P.copy ? k.scratch : k.in[0], k.out};
+  // With a fused pooling the conv output goes to the end of the scratch and
+  // is pooled afterwards (ConvPool.cpp).
+  Value *convOut = n.pooling() ? convOutputInScratch(k) : k.out;
+  std::vector<Value *> captures{P.copy ? k.scratch : k.in[0], convOut};
   for (size_t i = 1; i < n.operands.size(); ++i)
     captures.push_back(k.in[i]);
   LLVMContext &ctx = b.getContext();
@@ -480,7 +512,7 @@ Error lowerConv2dChanVec(Kernel &k) {
           Value *t1 = k.smin(k.add(t0, P.TPG), k.i64(P.Tf));
           forRange(b, t0, t1, [&](Value *ti) {
             emitTile(caps, nIdx, kb, rk, valid, k.mul(ti, RP), RP, c0, c1,
-                     first, last, slot(ti));
+                     first, last, slot(ti), b.CreateSub(ti, t0));
           });
           if (P.rpRem) {
             Function *f = b.GetInsertBlock()->getParent();
@@ -489,7 +521,8 @@ Error lowerConv2dChanVec(Kernel &k) {
             b.CreateCondBr(b.CreateICmpEQ(grp, k.i64(P.NGrp - 1)), rem, done);
             b.SetInsertPoint(rem);
             emitTile(caps, nIdx, kb, rk, valid, k.i64(P.Tf * RP), P.rpRem, c0,
-                     c1, first, last, slot(k.i64(P.Tf)));
+                     c1, first, last, slot(k.i64(P.Tf)),
+                     b.CreateSub(k.i64(P.Tf), t0));
             b.CreateBr(done);
             b.SetInsertPoint(done);
           }
@@ -529,6 +562,8 @@ Error lowerConv2dChanVec(Kernel &k) {
         b.CreateBr(done);
         b.SetInsertPoint(done);
       });
+  if (n.pooling())
+    emitPoolAfterConv(k, convOut);
   return Error::success();
 }
 

@@ -25,6 +25,9 @@ constexpr double kLoadsPerCycle = 2.0;
 constexpr double kFmaLatency = 4.0;
 /// Bytes per cycle a kernel streams from L2 or beyond with many streams.
 constexpr double kStreamBytesPerCycle = 8.0;
+/// Bytes per cycle weights that are not cached come from memory with
+/// little compute to overlap (one core; see planWinograd).
+constexpr double kMemoryBytesPerCycle = 3.0;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -221,9 +224,16 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t) {
   double traffic =
       double(p.pFloats + p.vFloats + p.mFloats) * 4 * 2 / bytesPerCycle;
   // The transformed weights (4x the direct kernel's) are read once per
-  // image; beyond L2 at ~8 bytes per cycle.
+  // image with little reuse (one broadcast per FMA when the tiles fit one
+  // vector): beyond L2 at ~8 bytes per cycle if they stay cached between
+  // inferences, else from memory at ~3 (measured: 256->256 at 14x14, 9.4 MB,
+  // 1.0 ms alone but 1.85 ms inside ResNet-18, where the direct kernel takes
+  // 1.25 ms either way).
   double uBytes = 36.0 * g.K * g.C * 4;
-  double weights = uBytes > t.l2Bytes ? g.N * uBytes / 8 : 0;
+  double weights = uBytes <= t.l2Bytes ? 0
+                   : weightsStayCached(t)
+                       ? g.N * uBytes / kStreamBytesPerCycle
+                       : g.N * uBytes / kMemoryBytesPerCycle;
   p.cost = gemm + inT + outT + copy + traffic + weights;
   return p;
 }

@@ -33,7 +33,25 @@ struct VectorTarget {
   double l1Bytes = 32 * 1024;       ///< L1 data cache
   double l2Bytes = 512 * 1024;      ///< L2 cache
   double l3Bytes = 4 * 1024 * 1024; ///< this core's share of L3
+  /// Bytes of all weights of the model being compiled, as the kernels pack
+  /// them, 0 if unknown (withModelWeights). Whether a layer's weights are
+  /// still cached at its next inference depends on it (weightsStayCached).
+  double modelWeightBytes = 0;
 };
+
+/// Most of a shared L3 one core's weights can count on keeping from one
+/// inference to the next: the share sysfs reports in a VM is the whole
+/// socket's divided by the guest's CPUs (130 MB on the 2-vCPU Xeon of
+/// docs/performance.md). Measured there: vgg112's 45 MB of packed weights
+/// stay in L3 (its 9.4 MB Winograd layer runs as fast as alone), ResNet-18's
+/// 80 MB do not (the same layer is 1.4-1.8x slower than alone).
+constexpr double kMaxResidentL3Bytes = 48 * 1024 * 1024;
+
+/// Whether the model's weights stay cached from one inference to the next
+/// (all of them or none: each inference reads them all in the same order).
+inline bool weightsStayCached(const VectorTarget &t) {
+  return t.modelWeightBytes <= t.l2Bytes + std::min(t.l3Bytes, kMaxResidentL3Bytes);
+}
 
 /// Static geometry of one convolution as the direct kernel sees it (after
 /// folding a 1x1/stride-1/unpadded conv into one long row).

@@ -84,14 +84,20 @@ int forced() {
   return *e == '0' ? 0 : 1;
 }
 
-bool modelPrefers(const ConvGeom &g, const VectorTarget &t) {
+/// Whether Winograd is estimated cheaper than the better of the direct
+/// kernel and the channel-vectorised one (`chanVec` cycles, < 0 if not
+/// eligible).
+bool modelPrefers(const ConvGeom &g, const VectorTarget &t, double chanVec) {
   // Small images (fewer than 16 tiles) gain too little to be worth the
   // scratch and the 4x larger weights.
   if (((g.OH + 3) / 4) * ((g.OW + 3) / 4) < 16)
     return false;
-  double direct = chooseConvTile(g, t).cost;
-  double wino = planWinograd(g, t).cost;
-  return direct > 0 && wino < direct;
+  double other = chooseConvTile(g, t).cost;
+  if (other <= 0)
+    return false;
+  if (chanVec > 0)
+    other = std::min(other, chanVec);
+  return planWinograd(g, t).cost < other;
 }
 
 } // namespace
@@ -103,7 +109,7 @@ bool winogradChosen(const ir::Node &n, const VectorTarget &t) {
   int f = forced();
   if (f >= 0)
     return f == 1;
-  return modelPrefers(g, t);
+  return modelPrefers(g, t, chanVecCost(n, t));
 }
 
 int64_t winogradScratchBytes(const ir::Node &n, const VectorTarget &t) {

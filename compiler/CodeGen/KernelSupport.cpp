@@ -107,6 +107,25 @@ VectorTarget vectorTargetOf(const TargetMachine &tm) {
   return t;
 }
 
+VectorTarget withModelWeights(VectorTarget t, const ir::Graph &g) {
+  // The weights as packed: a conv the Winograd kernel would take while its
+  // weights stay cached (modelWeightBytes 0) holds 36 instead of 9 floats
+  // per 3x3 filter.
+  VectorTarget cached = t;
+  cached.modelWeightBytes = 0;
+  double bytes = 0;
+  for (const auto &n : g.nodes())
+    for (const ir::Param &p : n->params) {
+      double b = double(ir::numElements(p.shape)) * 4;
+      if (n->kind == ir::OpKind::Conv2d && p.key.size() >= 6 &&
+          p.key.compare(p.key.size() - 6, 6, "weight") == 0 && winogradChosen(*n, cached))
+        b *= 4;
+      bytes += b;
+    }
+  t.modelWeightBytes = bytes;
+  return t;
+}
+
 Value *emitActivation(IRBuilder<> &b, Module &m, ir::OpKind kind,
                       double alpha, double beta, Value *x) {
   Type *ty = x->getType();

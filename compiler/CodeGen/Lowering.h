@@ -169,17 +169,20 @@ enum class ConvKernel { Winograd, ChanVec, Direct };
 ConvKernel chosenConvKernel(const ir::Node &n, const VectorTarget &t);
 /// Winograd F(4x4,3x3) (ConvWinograd.cpp). winogradChosen: the geometry
 /// qualifies and the cost model (or CNNC_WINOGRAD=0/1) picks it over the
-/// direct kernel for this target.
+/// direct and channel-vectorised kernels for this target.
 llvm::Error lowerConv2dWinograd(Kernel &k);
 bool winogradChosen(const ir::Node &n, const VectorTarget &t);
 /// Scratch bytes the Winograd kernel needs on this target (0 if the
 /// geometry does not qualify).
 int64_t winogradScratchBytes(const ir::Node &n, const VectorTarget &t);
 /// Convolution vectorised over output channels (ConvChannelVec.cpp) for
-/// ungrouped convs without a fused pooling. chanVecChosen: eligible and
-/// estimated cheaper than the direct kernel on this target.
+/// ungrouped convs. chanVecChosen: eligible and estimated cheaper than the
+/// direct kernel on this target; chanVecCost: its estimated cycles, or -1
+/// where it is not eligible or not considered (pointwise convs folded into
+/// one row).
 llvm::Error lowerConv2dChanVec(Kernel &k);
 bool chanVecChosen(const ir::Node &n, const VectorTarget &t);
+double chanVecCost(const ir::Node &n, const VectorTarget &t);
 /// Scratch bytes (its zero-padded input copy) the kernel may need, or 0.
 int64_t chanVecScratchBytes(const ir::Node &n);
 /// A pooling fused into a conv (ConvPool.cpp): the conv's own output is
@@ -233,6 +236,8 @@ llvm::Value *emitEpilogue(Kernel &k, llvm::Value *v,
                           llvm::Value *idx, llvm::Constant *mask = nullptr);
 /// SIMD description of a target machine's subtarget.
 VectorTarget vectorTargetOf(const llvm::TargetMachine &tm);
+/// `t` with modelWeightBytes set to the bytes of all of `g`'s parameters.
+VectorTarget withModelWeights(VectorTarget t, const ir::Graph &g);
 
 /// Outlines body(caps, item) for item in [0, n) into a worker and runs it
 /// through cnnrt_parallel_for (on the calling thread when estCycles is

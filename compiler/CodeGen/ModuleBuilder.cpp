@@ -46,14 +46,14 @@ ir::MemoryPlan planFor(const ir::Graph &g, const VectorTarget &t) {
 }
 
 /// The SIMD unit and caches of the target `o` selects (defaults if it
-/// cannot be created; buildModule reports that error).
-VectorTarget vectorTargetFor(const Options &o) {
+/// cannot be created; buildModule reports that error), for model `g`.
+VectorTarget vectorTargetFor(const Options &o, const ir::Graph &g) {
   auto tm = createTargetMachine(o);
   if (!tm) {
     consumeError(tm.takeError());
-    return VectorTarget();
+    return withModelWeights(VectorTarget(), g);
   }
-  return vectorTargetOf(**tm);
+  return withModelWeights(vectorTargetOf(**tm), g);
 }
 
 /// Nodes that generate no code: views, in-place concats, the input.
@@ -245,7 +245,7 @@ Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
     return tm.takeError();
   cpu_ = (*tm)->getTargetCPU().str();
   features_ = (*tm)->getTargetFeatureString().str();
-  vec_ = vectorTargetOf(**tm);
+  vec_ = withModelWeights(vectorTargetOf(**tm), g_);
   if (getenv("CNNC_CONV_DEBUG"))
     errs() << "target " << cpu_ << ": VL " << vec_.width << ", " << vec_.numRegs
            << " vector registers" << (vec_.hasFMA ? ", FMA" : "") << "; caches per core: L1 "
@@ -404,11 +404,11 @@ Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
 } // namespace
 
 int64_t arenaBytes(const ir::Graph &g, const Options &o) {
-  return planFor(g, vectorTargetFor(o)).arenaBytes;
+  return planFor(g, vectorTargetFor(o, g)).arenaBytes;
 }
 
 ir::MemoryPlan memoryPlan(const ir::Graph &g, const Options &o) {
-  return planFor(g, vectorTargetFor(o));
+  return planFor(g, vectorTargetFor(o, g));
 }
 
 std::vector<const ir::Node *> kernelOrder(const ir::Graph &g) {
