@@ -369,6 +369,13 @@ Error lowerConv2dChanVec(Kernel &k) {
       Value *oh = b.CreateUDiv(p, k.i64(g.OW)), *ow = b.CreateURem(p, k.i64(g.OW));
       xPix.push_back(k.ptr(xImg, k.add(k.mul(oh, g.SH * P.Wp), k.mul(ow, g.SW))));
     }
+    // This tile's share of the next pass's weights, relative to the current
+    // channel's (see prefetchW): m lines from `pfOff` floats on.
+    const int64_t lineFloats = 16; // a 64-byte line
+    const int64_t pfLines = ceilDiv(ceilDiv(taps * rk * VL, lineFloats), P.TPG);
+    Value *pfOff = prefetchW ? k.add(k.mul(tileInGroup, pfLines * lineFloats),
+                                     k.i64(P.Cb * taps * rk * VL))
+                             : nullptr;
     auto partPtr = [&](int64_t kk, int64_t j) {
       return k.ptr(part, k.i64((j * rk + kk) * VL));
     };
@@ -419,14 +426,10 @@ Error lowerConv2dChanVec(Kernel &k) {
           Value *cOff = k.mul(c, P.plane);
           Value *wc = k.ptr(wBlk, k.mul(c, taps * rk * VL));
           if (prefetchW) {
-            const int64_t lineFloats = 16, lines = ceilDiv(taps * rk * VL, lineFloats);
-            const int64_t m = ceilDiv(lines, P.TPG);
             // Not inbounds: past the last block it points beyond the weights
             // (a prefetch does not fault).
-            Value *next = b.CreateGEP(
-                f32, wc,
-                k.add(k.mul(tileInGroup, m * lineFloats), k.i64(P.Cb * taps * rk * VL)));
-            for (int64_t i = 0; i < m; ++i)
+            Value *next = b.CreateGEP(f32, wc, pfOff);
+            for (int64_t i = 0; i < pfLines; ++i)
               b.CreateIntrinsic(Intrinsic::prefetch, {b.getPtrTy()},
                                 {b.CreateGEP(f32, next, k.i64(i * lineFloats)),
                                  b.getInt32(0), b.getInt32(2), b.getInt32(1)});

@@ -114,14 +114,13 @@ VectorTarget withModelWeights(VectorTarget t, const ir::Graph &g) {
   VectorTarget cached = t;
   cached.modelWeightBytes = 0;
   double bytes = 0;
-  for (const auto &n : g.nodes())
-    for (const ir::Param &p : n->params) {
-      double b = double(ir::numElements(p.shape)) * 4;
-      if (n->kind == ir::OpKind::Conv2d && p.key.size() >= 6 &&
-          p.key.compare(p.key.size() - 6, 6, "weight") == 0 && winogradChosen(*n, cached))
-        b *= 4;
-      bytes += b;
-    }
+  for (const auto &n : g.nodes()) {
+    for (const ir::Param &p : n->params)
+      bytes += double(ir::numElements(p.shape)) * 4;
+    const ir::Param *w = n->param("weight");
+    if (w && n->kind == ir::OpKind::Conv2d && winogradChosen(*n, cached))
+      bytes += 3.0 * double(ir::numElements(w->shape)) * 4;
+  }
   t.modelWeightBytes = bytes;
   return t;
 }

@@ -236,7 +236,9 @@ llvm::Value *emitEpilogue(Kernel &k, llvm::Value *v,
                           llvm::Value *idx, llvm::Constant *mask = nullptr);
 /// SIMD description of a target machine's subtarget.
 VectorTarget vectorTargetOf(const llvm::TargetMachine &tm);
-/// `t` with modelWeightBytes set to the bytes of all of `g`'s parameters.
+/// `t` with modelWeightBytes set to the bytes of all of `g`'s parameters as
+/// the kernels pack them (4x a 3x3 conv's weights where Winograd would be
+/// chosen with the weights cached).
 VectorTarget withModelWeights(VectorTarget t, const ir::Graph &g);
 
 /// Outlines body(caps, item) for item in [0, n) into a worker and runs it
