@@ -26,10 +26,12 @@
 //    made explicit, per (image, channel) plane [Hp][Wp]; an unpadded conv
 //    reads its input directly;
 //  * output: each channel's RP pixels are consecutive floats of its NCHW
-//    plane, so the accumulators are transposed lane by lane into one
-//    RP-float vector per channel, to which bias (the accumulators' initial
-//    value) and the fused epilogue (activations, residual adds) apply like
-//    in the other kernels before it is stored.
+//    plane, so the accumulators are transposed through a stack buffer into
+//    one RP-float vector per channel (a loop over the block's channels, not
+//    unrolled: an unrolled shuffle network made this kernel the compile
+//    time's largest part), to which bias (the accumulators' initial value)
+//    and the fused epilogue (activations, residual adds) apply like in the
+//    other kernels before it is stored.
 // Work items are (image, pixel group, channel block), the channel block
 // fastest, so a group's input (sized to stay in L2) is reused by all blocks
 // while the weights stream; every output element is computed by one item
@@ -358,16 +360,21 @@ Error lowerConv2dChanVec(Kernel &k) {
   auto emitTile = [&](ArrayRef<Value *> caps, Value *nIdx, Value *kb,
                       int64_t rk, int64_t valid, Value *p0, int64_t rp,
                       Value *c0, Value *c1, bool first, bool last,
-                      Value *part, Value *tileInGroup) {
+                      Value *part, Value *tileInGroup, Value *tb) {
     Value *xImg = k.ptr(caps[0], k.mul(nIdx, C * P.plane));
     Value *v0 = k.mul(kb, RK);                  // first channel vector
     Value *wBlk = k.ptr(wPacked, k.mul(v0, VL * C * taps));
-    // Input offset of each pixel's window origin.
+    // Input offset of each pixel's window origin. The freeze makes each
+    // offset opaque to scalar evolution: loop strength reduction otherwise
+    // tries to split the rp udiv/urem expressions across the ~100 loads of
+    // the channel loop, which took 3/4 of LLVM's time for ResNet-18
+    // (and gave a loop with more address arithmetic, not less).
     std::vector<Value *> xPix;
     for (int64_t j = 0; j < rp; ++j) {
       Value *p = k.add(p0, j);
       Value *oh = b.CreateUDiv(p, k.i64(g.OW)), *ow = b.CreateURem(p, k.i64(g.OW));
-      xPix.push_back(k.ptr(xImg, k.add(k.mul(oh, g.SH * P.Wp), k.mul(ow, g.SW))));
+      Value *off = k.add(k.mul(oh, g.SH * P.Wp), k.mul(ow, g.SW));
+      xPix.push_back(k.ptr(xImg, b.CreateFreeze(off)));
     }
     // This tile's share of the next pass's weights, relative to the current
     // channel's (see prefetchW): m lines from `pfOff` floats on.
@@ -456,25 +463,31 @@ Error lowerConv2dChanVec(Kernel &k) {
           b.CreateAlignedStore(acc[kk * rp + j], partPtr(kk, j), Align(32));
       return;
     }
-    // Transpose: channel (v0 + kk) * VL + l gets lane l of its rp
-    // accumulators, one rp-float vector (consecutive pixels of its plane).
+    // Transpose through the tile buffer `tb` ([rp][rk][VL], as the partial
+    // sums): channel (v0 + kk) * VL + l reads lane l of its rp accumulators
+    // as rp floats (consecutive pixels of its plane) in a loop over the
+    // block's channels, so the IR stays small for any tile.
+    for (int64_t kk = 0; kk < rk; ++kk)
+      for (int64_t j = 0; j < rp; ++j)
+        b.CreateAlignedStore(acc[kk * rp + j], k.ptr(tb, k.i64((j * rk + kk) * VL)),
+                             Align(64));
     std::vector<Value *> opPtrs(n.operands.size(), nullptr);
     for (size_t i = 1; i < n.operands.size(); ++i)
       opPtrs[i] = caps[1 + i];
     Type *rowTy = rp == 1 ? f32 : (Type *)FixedVectorType::get(f32, rp);
     Value *plane0 = k.add(k.mul(nIdx, K), k.mul(v0, VL)); // first channel's plane
-    for (int64_t kk = 0; kk < rk; ++kk)
-      for (int64_t l = 0; l < (kk == rk - 1 ? valid : VL); ++l) {
-        Value *v = PoisonValue::get(rowTy);
-        for (int64_t j = 0; j < rp; ++j) {
-          Value *e = b.CreateExtractElement(acc[kk * rp + j], l);
-          v = rp == 1 ? e : b.CreateInsertElement(v, e, j);
-        }
-        Value *idx = k.add(k.mul(k.add(plane0, kk * VL + l), P.P), p0);
-        if (!n.epilogue.empty())
-          v = emitEpilogue(k, v, opPtrs, idx);
-        b.CreateAlignedStore(v, k.ptr(caps[1], idx), Align(4));
+    forLoop(b, 0, (rk - 1) * VL + valid, [&](Value *ch) {
+      Value *v = PoisonValue::get(rowTy);
+      for (int64_t j = 0; j < rp; ++j) {
+        Value *e = b.CreateAlignedLoad(
+            f32, k.ptr(tb, k.add(ch, j * rk * VL)), Align(4));
+        v = rp == 1 ? e : b.CreateInsertElement(v, e, j);
       }
+      Value *idx = k.add(k.mul(k.add(plane0, ch), P.P), p0);
+      if (!n.epilogue.empty())
+        v = emitEpilogue(k, v, opPtrs, idx);
+      b.CreateAlignedStore(v, k.ptr(caps[1], idx), Align(4));
+    });
   };
 
   // Items: (image, pixel group, channel block), the channel block fastest.
@@ -490,14 +503,16 @@ Error lowerConv2dChanVec(Kernel &k) {
   LLVMContext &ctx = b.getContext();
   emitParallelFor(
       k, items, captures, P.cost, [&](ArrayRef<Value *> caps, Value *item) {
-        Value *part = nullptr; // partial sums, [TPG * RP][RK][VL]
-        if (P.NCh > 1) {
-          Function *f = b.GetInsertBlock()->getParent();
-          IRBuilder<> eb(&f->getEntryBlock(), f->getEntryBlock().begin());
-          auto *buf = eb.CreateAlloca(ArrayType::get(f32, P.TPG * RP * RK * VL));
-          buf->setAlignment(Align(32));
-          part = buf;
-        }
+        Function *fn = b.GetInsertBlock()->getParent();
+        IRBuilder<> eb(&fn->getEntryBlock(), fn->getEntryBlock().begin());
+        auto stackBuf = [&](int64_t floats, int64_t align) {
+          auto *buf = eb.CreateAlloca(ArrayType::get(f32, floats));
+          buf->setAlignment(Align(align));
+          return buf;
+        };
+        // Partial sums, [TPG * RP][RK][VL]; one tile's transpose buffer.
+        Value *part = P.NCh > 1 ? stackBuf(P.TPG * RP * RK * VL, 32) : nullptr;
+        Value *tb = stackBuf(RP * RK * VL, 64);
         Value *kb = b.CreateURem(item, k.i64(P.KB));
         Value *t = b.CreateUDiv(item, k.i64(P.KB));
         Value *grp = b.CreateURem(t, k.i64(P.NGrp));
@@ -515,7 +530,7 @@ Error lowerConv2dChanVec(Kernel &k) {
           Value *t1 = k.smin(k.add(t0, P.TPG), k.i64(P.Tf));
           forRange(b, t0, t1, [&](Value *ti) {
             emitTile(caps, nIdx, kb, rk, valid, k.mul(ti, RP), RP, c0, c1,
-                     first, last, slot(ti), b.CreateSub(ti, t0));
+                     first, last, slot(ti), b.CreateSub(ti, t0), tb);
           });
           if (P.rpRem) {
             Function *f = b.GetInsertBlock()->getParent();
@@ -525,7 +540,7 @@ Error lowerConv2dChanVec(Kernel &k) {
             b.SetInsertPoint(rem);
             emitTile(caps, nIdx, kb, rk, valid, k.i64(P.Tf * RP), P.rpRem, c0,
                      c1, first, last, slot(k.i64(P.Tf)),
-                     b.CreateSub(k.i64(P.Tf), t0));
+                     b.CreateSub(k.i64(P.Tf), t0), tb);
             b.CreateBr(done);
             b.SetInsertPoint(done);
           }
