@@ -3,10 +3,13 @@
 // Weights are float arrays in the module, which keeps --emit=llvm readable.
 // The object writer, though, converts a float array element by element
 // (through APFloat), which for ResNet-size weights took more than a second,
-// while it copies a byte array in one piece. So right before machine code
-// generation each large constant float array becomes an i8 array with the
-// same bytes. Kernels address their weights by byte offset from the
-// global's address, so nothing else changes.
+// while it copies a byte array in one piece; the IR and assembly printers
+// are slower still (ResNet-18's 45 MB of weights printed as LLVM floats took
+// 60 s and 2 GB). So right before output each constant float array above a
+// threshold becomes an i8 array with the same bytes: 4 KiB for object code,
+// 64 KiB for text (a layer that small is still worth reading as floats).
+// Kernels address their weights by byte offset from the global's address,
+// so nothing else changes.
 //
 //===----------------------------------------------------------------------===//
 #include "CodeGen/CodeGen.h"
@@ -19,19 +22,14 @@ using namespace llvm;
 
 namespace cnnc::codegen {
 
-namespace {
-/// Below this size the conversion saves nothing worth a new global.
-constexpr uint64_t kMinBytes = 4096;
-} // namespace
-
-void storeConstantsAsBytes(Module &m) {
+void storeConstantsAsBytes(Module &m, uint64_t minBytes) {
   std::vector<GlobalVariable *> todo;
   for (GlobalVariable &gv : m.globals()) {
     auto *init = gv.hasInitializer()
                      ? dyn_cast<ConstantDataArray>(gv.getInitializer())
                      : nullptr;
     if (gv.isConstant() && init && init->getElementType()->isFloatTy() &&
-        init->getRawDataValues().size() >= kMinBytes)
+        init->getRawDataValues().size() >= minBytes)
       todo.push_back(&gv);
   }
   for (GlobalVariable *gv : todo) {

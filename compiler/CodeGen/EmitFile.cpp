@@ -1,8 +1,8 @@
 //===- EmitFile.cpp - object / assembly / LLVM IR output -------------------===//
 //
-// The whole output is produced in memory first, then written to a temporary
-// next to the destination and renamed over it, so a failed compile never
-// leaves a partial file behind.
+// The output is written to a temporary next to the destination and renamed
+// over it, so a failed compile never leaves a partial file behind (standard
+// output is buffered in memory first, for the same reason).
 //
 //===----------------------------------------------------------------------===//
 #include "CodeGen/CodeGen.h"
@@ -18,27 +18,35 @@ using namespace llvm;
 
 namespace cnnc::codegen {
 
-Error emitFile(Module &m, TargetMachine &tm, FileKind kind,
-               const std::string &path) {
-  SmallString<0> buf;
-  raw_svector_ostream os(buf);
+namespace {
+
+Error produce(Module &m, TargetMachine &tm, FileKind kind, raw_pwrite_stream &os) {
+  storeConstantsAsBytes(m, kind == FileKind::Object ? 4096 : kTextConstantBytes);
   if (kind == FileKind::LLVMText) {
     m.print(os, nullptr);
-  } else {
-    legacy::PassManager pm;
-    CodeGenFileType ft = kind == FileKind::Object ? CodeGenFileType::ObjectFile
-                                                  : CodeGenFileType::AssemblyFile;
-    if (m.getDataLayout() != tm.createDataLayout())
-      m.setDataLayout(tm.createDataLayout());
-    if (kind == FileKind::Object)
-      storeConstantsAsBytes(m);
-    if (tm.addPassesToEmitFile(pm, os, nullptr, ft))
-      return createStringError(inconvertibleErrorCode(),
-                               "the target cannot emit this kind of file");
-    pm.run(m);
+    return Error::success();
   }
+  legacy::PassManager pm;
+  CodeGenFileType ft = kind == FileKind::Object ? CodeGenFileType::ObjectFile
+                                                : CodeGenFileType::AssemblyFile;
+  if (m.getDataLayout() != tm.createDataLayout())
+    m.setDataLayout(tm.createDataLayout());
+  if (tm.addPassesToEmitFile(pm, os, nullptr, ft))
+    return createStringError(inconvertibleErrorCode(),
+                             "the target cannot emit this kind of file");
+  pm.run(m);
+  return Error::success();
+}
 
+} // namespace
+
+Error emitFile(Module &m, TargetMachine &tm, FileKind kind,
+               const std::string &path) {
   if (path == "-") {
+    SmallString<0> buf;
+    raw_svector_ostream os(buf);
+    if (Error e = produce(m, tm, kind, os))
+      return e;
     outs().write(buf.data(), buf.size());
     outs().flush();
     if (outs().has_error()) {
@@ -57,14 +65,15 @@ Error emitFile(Module &m, TargetMachine &tm, FileKind kind,
                                  "': " + toString(tmp.takeError()));
   {
     raw_fd_ostream out(tmp->FD, /*shouldClose=*/false);
-    out.write(buf.data(), buf.size());
+    Error e = produce(m, tm, kind, out);
     out.flush();
-    if (out.has_error()) {
-      std::string msg = out.error().message();
-      out.clear_error();
+    if (!e && out.has_error())
+      e = createStringError(inconvertibleErrorCode(),
+                            "cannot write '" + path + "': " + out.error().message());
+    out.clear_error();
+    if (e) {
       consumeError(tmp->discard());
-      return createStringError(inconvertibleErrorCode(),
-                               "cannot write '" + path + "': " + msg);
+      return e;
     }
   }
   if (Error e = tmp->keep(path)) {
