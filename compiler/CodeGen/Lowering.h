@@ -124,11 +124,14 @@ public:
     }
     return fadd(acc, p);
   }
-  /// max with PyTorch's NaN propagation (a NaN input wins).
+  /// max with PyTorch's NaN propagation (a NaN input wins). Written as
+  /// x86's max (v > acc ? v : acc, which keeps a NaN acc) followed by a
+  /// NaN v, so that it lowers to maxps, one compare and a blend (the
+  /// or-of-two-compares form took two compares, which AVX-512 runs on one
+  /// port only).
   llvm::Value *fmaxNaN(llvm::Value *acc, llvm::Value *v) {
-    llvm::Value *take =
-        b.CreateOr(b.CreateFCmpOGT(v, acc), b.CreateFCmpUNO(v, v));
-    return b.CreateSelect(take, v, acc);
+    llvm::Value *m = b.CreateSelect(b.CreateFCmpOGT(v, acc), v, acc);
+    return b.CreateSelect(b.CreateFCmpUNO(v, v), v, m);
   }
   llvm::Value *smax(llvm::Value *a, llvm::Value *c) {
     return b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a, c);
