@@ -179,10 +179,25 @@ def compare(expected, actual, rtol=RTOL, atol=ATOL):
                 % (list(a.shape), list(e.shape)), float("inf"), float("inf"))
     if e.size == 0:
         return True, "empty", 0.0, 0.0
-    if not np.all(np.isfinite(a)):
-        n = int(np.sum(~np.isfinite(a)))
-        return (False, "%d NaN/inf values in cnnc's output" % n,
+    # Non-finite values must be exactly PyTorch's: NaN where PyTorch has NaN
+    # (a NaN input poisons what it reaches), the same infinities; the
+    # finite rest is compared with the tolerance.
+    fin_e, fin_a = np.isfinite(e), np.isfinite(a)
+    if not np.array_equal(fin_e, fin_a) or \
+            not np.array_equal(np.isnan(e), np.isnan(a)) or \
+            not np.array_equal(e[~fin_e & ~np.isnan(e)], a[~fin_a & ~np.isnan(a)]):
+        diff = np.flatnonzero((fin_e != fin_a) | (np.isnan(e) != np.isnan(a)))
+        where = list(np.unravel_index(int(diff[0]), e.shape)) if diff.size else "?"
+        return (False, "%d NaN/inf values in cnnc's output, %d in PyTorch's; "
+                "first difference at %s: expected %.7g, got %.7g"
+                % (int(np.sum(~fin_a)), int(np.sum(~fin_e)), where,
+                   float(e.flat[diff[0]]) if diff.size else 0.0,
+                   float(a.flat[diff[0]]) if diff.size else 0.0),
                 float("inf"), float("inf"))
+    if not np.all(fin_e):
+        e, a = e[fin_e], a[fin_e]
+        if e.size == 0:
+            return True, "ok (all non-finite, as PyTorch's)", 0.0, 0.0
     scale = max(1.0, float(np.max(np.abs(e))))
     tol = atol * scale + rtol * np.abs(e)
     err = np.abs(a - e)
@@ -271,21 +286,27 @@ def torch_summary(model, shape, name="Net"):
     }
 
 
-def make_input(shape, seed):
-    return np.random.default_rng(seed).standard_normal(shape) \
-        .astype(np.float32)
+def make_input(shape, seed, nans=0):
+    """Seeded standard-normal input; with nans > 0, that many elements
+    (seeded positions, distinct) are NaN."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(np.float32)
+    if nans > 0:
+        pos = rng.choice(x.size, size=min(nans, x.size), replace=False)
+        x.flat[pos] = np.nan
+    return x
 
 
 class Case:
     """One model's PyTorch reference: random weights, input and output,
     written to files in workdir for cnnc."""
 
-    def __init__(self, path, workdir, seed, model_name=None):
+    def __init__(self, path, workdir, seed, model_name=None, nans=0):
         self.path = path
         self.model_name = model_name
         self.model, self.shape = cnn_torch.random_model(path, seed,
                                                         model_name)
-        self.x = make_input(self.shape, seed)
+        self.x = make_input(self.shape, seed, nans)
         self.expected = cnn_torch.run(self.model, self.x)
         os.makedirs(workdir, exist_ok=True)
         self.weights = os.path.join(workdir, "w.safetensors")
@@ -338,7 +359,8 @@ def run_case(path, workdir, seed, args, model_name=None, expect_shape=None):
     """Builds the reference and runs cnnc (or the dry-run stand-in).
     Returns (ok, message, max_abs, max_rel, seconds). PyTorch-side errors
     propagate as CnnError; cnnc failures are reported as a FAIL."""
-    case = Case(path, workdir, seed, model_name)
+    case = Case(path, workdir, seed, model_name,
+                getattr(args, "nan_inputs", 0) or 0)
     if expect_shape is not None and \
             tuple(case.expected.shape) != tuple(expect_shape):
         raise CnnError("PyTorch output shape %s, expected %s"

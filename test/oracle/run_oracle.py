@@ -3,6 +3,7 @@
 
   /usr/bin/python3 test/oracle/run_oracle.py [--cnnc build/bin/cnnc]
       [--threads N] [--batch N] [--extra-args "..."] [--seed S] [-r]
+      [--nan-inputs K]
       [--dry-run] [--keep DIR] MODEL.cnn|DIR ...
 
 For each model (all in this one process): seeded random weights
@@ -62,6 +63,9 @@ def main():
                    help="override the input batch dimension")
     p.add_argument("--seed", type=int, default=1,
                    help="seed for weights and input (default 1)")
+    p.add_argument("--nan-inputs", type=int, default=0, metavar="K",
+                   help="make K input elements NaN (seeded positions); "
+                   "cnnc's NaNs must then be exactly where PyTorch's are")
     p.add_argument("-r", "--recursive", action="store_true",
                    help="descend into subdirectories of directory arguments")
     p.add_argument("--keep", metavar="DIR",
