@@ -15,8 +15,9 @@
 //     doing RH*RV input-vector loads, RK weight broadcasts and RK*RH*RV FMAs.
 //     Bias and the fused epilogue (activations, residual adds) are applied
 //     in registers; the last, partial vector of a row is stored with a
-//     constant mask. A fused pooling (ConvPool.cpp) reads the conv output
-//     from scratch, block by block right after it is computed.
+//     constant mask. A fused pooling (ConvPool.cpp) pools each work item's
+//     rows right after they are computed, from a stack buffer of the item
+//     (or the whole conv output in scratch when an item is too large).
 // A 1x1, stride-1, unpadded convolution is treated as one long row (H*W
 // columns) so no lanes are wasted at row ends, and reads its input in column
 // groups of RV vectors with the channels of a group contiguous: a work item
@@ -64,6 +65,9 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /// Most FMAs and loads one input channel's taps may unroll into.
 constexpr int64_t kMaxUnrolledOps = 640;
+/// Largest stack buffer for a work item's conv output before its fused
+/// pooling (DirectPlan::localPool): well inside L1 with the tile's inputs.
+constexpr int64_t kMaxItemBufBytes = 32 * 1024;
 
 /// Whether the tile loops over the kernel rows instead of unrolling all taps:
 /// with many taps (a 7x7 stem: ~900 instructions per input channel) the
@@ -91,6 +95,16 @@ struct DirectPlan {
   bool grouped;   ///< pointwise input read in column groups
   bool packGroups; ///< ... packed per work item (no copy)
   bool inPlace;   ///< the padded layout is the input itself (no copy)
+  /// A fused pooling, done by each work item right after its rows when they
+  /// hold whole pooling windows: a row block of RH rows (RH a multiple of
+  /// the window height), or a band of window-height rows computed as row
+  /// blocks (rows past the last whole window are then not computed at all).
+  bool poolPerBlock = false;
+  bool band = false;    ///< ... items are bands of window-height rows
+  int64_t rowStep = 1;  ///< output rows per work item
+  /// ... and the item's conv output fits a worker's stack buffer
+  /// (kMaxItemBufBytes), so the whole output needs no scratch.
+  bool localPool = false;
   /// Floats of the input copy in scratch.
   int64_t copyFloats() const {
     if (packGroups || inPlace)
@@ -113,6 +127,14 @@ DirectPlan planDirect(const ir::Node &n, const ConvGeom &g, const VectorTarget &
   // padded layout is the input itself: the tiles read it in place.
   p.inPlace = !p.grouped && g.PH == 0 && g.PW == 0 && g.SW == 1 &&
               p.L.phasePitch == g.W && p.L.Hp == g.H;
+  const ir::EpilogueStep *pool = n.pooling();
+  const int64_t RH = p.tile.RH, CB = g.Cg / p.tile.Cb;
+  const int64_t ps = pool ? pool->window[0] : 1;
+  p.poolPerBlock = pool && CB == 1 && poolGeom(n).OH == g.OH && (RH % ps == 0 || ps % RH == 0);
+  p.band = p.poolPerBlock && RH < ps;
+  p.rowStep = p.band ? ps : RH;
+  p.localPool = p.poolPerBlock && p.tile.RK * p.rowStep * g.OW * 4 <= kMaxItemBufBytes &&
+                !(getenv("CNNC_POOL_LOCAL") && *getenv("CNNC_POOL_LOCAL") == '0');
   return p;
 }
 
@@ -134,9 +156,13 @@ int64_t kernelScratchBytes(const ir::Node &n, const VectorTarget &t) {
   case ConvKernel::ChanVec:
     bytes = chanVecScratchBytes(n);
     break;
-  case ConvKernel::Direct:
-    bytes = planDirect(n, g, t).copyFloats() * 4;
+  case ConvKernel::Direct: {
+    DirectPlan d = planDirect(n, g, t);
+    bytes = d.copyFloats() * 4;
+    if (d.localPool) // the conv output stays in the work items' buffers
+      return (std::max<int64_t>(bytes, 64) + 63) / 64 * 64;
     break;
+  }
   }
   return (std::max<int64_t>(bytes, 64) + 63) / 64 * 64 + poolScratchBytes(n);
 }
@@ -289,23 +315,21 @@ Error lowerConv2dDirect(Kernel &k) {
   }
 
   // --- 2. the tiles ---------------------------------------------------------
-  // A fused pooling: the tiles write the conv output into scratch and each
-  // work item pools its rows right after computing them, when its rows hold
-  // whole pooling windows: a row block of RH rows (RH a multiple of the
-  // window height s), or a band of s rows computed as s/RH row blocks (rows
-  // past the last whole window are then not computed at all). Otherwise
-  // the whole output is pooled afterwards.
+  // A fused pooling (DirectPlan::poolPerBlock): each work item pools its
+  // rows right after computing them, from a stack buffer of its own
+  // (localPool) or from the whole conv output in scratch; otherwise the
+  // whole output is pooled afterwards.
   PoolGeom Y = poolGeom(n);
-  Value *convOut = pool ? convOutputInScratch(k) : k.out;
+  const bool poolPerBlock = D.poolPerBlock, band = D.band, localPool = D.localPool;
   const int64_t ps = pool ? pool->window[0] : 1;
-  bool poolPerBlock = pool && CB == 1 && Y.OH == g.OH && (RH % ps == 0 || ps % RH == 0);
-  bool band = poolPerBlock && RH < ps; // items of ps rows, ps/RH row blocks each
+  Value *convOut = pool && !localPool ? convOutputInScratch(k) : k.out;
   if (pool && getenv("CNNC_CONV_DEBUG"))
     errs() << "conv " << n.name << ": fused " << ir::opName(pool->kind) << " "
            << (band ? "per band of rows" : poolPerBlock ? "per row block" : "after the conv")
-           << "\n";
+           << (localPool ? " from the item's own buffer" : "") << "\n";
 
-  const int64_t rowStep = band ? ps : RH; // output rows per work item
+  const int64_t rowStep = D.rowStep; // output rows per work item
+  const int64_t itemRows = rowStep;
   const int64_t KB = ceilDiv(g.Kg, RK), RB = band ? Y.OHp : ceilDiv(g.OH, RH);
   const int64_t NV = L.NV;
   const int64_t items = g.N * g.G * KB * RB;
@@ -319,6 +343,11 @@ Error lowerConv2dDirect(Kernel &k) {
   // input (packSrc, channel stride W), stores it into packBuf as it goes and
   // prefetches the next group (packNext, if any).
   Value *packSrc = nullptr, *packNext = nullptr;
+  // With a fused pooling and a small enough item, the conv output of the
+  // item's rows goes to a stack buffer of the worker, [rk][rowStep][OW]
+  // from conv row itemRow0, instead of the whole output in scratch: it
+  // stays in L1 until pooled, and no cache line of it moves between cores.
+  Value *itemBuf = nullptr, *itemRow0 = nullptr;
   auto emitTile = [&](ArrayRef<Value *> caps, Value *nIdx, Value *gIdx,
                       Value *k0, int64_t rk, Value *oh0, int64_t rh,
                       Value *v0, int64_t rv, bool last) {
@@ -337,7 +366,14 @@ Error lowerConv2dDirect(Kernel &k) {
                          k.mul(k.add(v0, k.i64(vv)), VL));
       return k.add(imgBase, k.add(idx, k.i64(kk * g.OH * g.OW)));
     };
-    auto outPtr = [&](int64_t kk, int64_t j) { return k.ptr(out, outIdx(kk, j)); };
+    auto outPtr = [&](int64_t kk, int64_t j) {
+      if (!itemBuf)
+        return k.ptr(out, outIdx(kk, j));
+      int64_t rr = j / rv, vv = j % rv;
+      Value *row = b.CreateSub(k.add(oh0, rr), itemRow0);
+      return k.ptr(itemBuf, k.add(k.mul(row, g.OW),
+                                  k.add(k.mul(k.add(v0, vv), VL), kk * itemRows * g.OW)));
+    };
     auto storeMask = [&](int64_t j) -> Constant * {
       int64_t vv = j % rv;
       int64_t valid = VL;
@@ -572,6 +608,13 @@ Error lowerConv2dDirect(Kernel &k) {
         Value *oh0 = k.mul(rb, rowStep);
         int64_t kRem = g.Kg % RK, hRem = band ? 0 : g.OH % RH;
         Function *f = b.GetInsertBlock()->getParent();
+        if (localPool) {
+          IRBuilder<> eb(&f->getEntryBlock(), f->getEntryBlock().begin());
+          auto *buf = eb.CreateAlloca(ArrayType::get(f32, RK * itemRows * g.OW));
+          buf->setAlignment(Align(64));
+          itemBuf = buf;
+          itemRow0 = oh0;
+        }
         BasicBlock *done = BasicBlock::Create(ctx, "tile.done", f);
         // Variant dispatch on (last channel block?, last row block?).
         auto variant = [&](int64_t rk, int64_t rh) {
@@ -587,9 +630,11 @@ Error lowerConv2dDirect(Kernel &k) {
             Value *plane = k.add(k.mul(nIdx, g.K), k.add(k.mul(gIdx, g.Kg), k0));
             // (oh0 is a multiple of s, so these rows are all < OHp.)
             Value *p0 = b.CreateUDiv(oh0, k.i64(s));
+            PoolBand own{itemRows * g.OW, oh0};
             if (rows > 0)
-              emitPoolRows(k, *pool, Y, caps[1], caps[1 + n.operands.size()], plane, rk, p0,
-                           rows);
+              emitPoolRows(k, *pool, Y, itemBuf ? itemBuf : caps[1],
+                           caps[1 + n.operands.size()], plane, rk, p0, rows,
+                           itemBuf ? &own : nullptr);
           }
           b.CreateBr(done);
         };

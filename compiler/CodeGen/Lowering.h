@@ -194,18 +194,29 @@ struct PoolGeom {
   int64_t OH = 0, OW = 0, OHp = 0, OWp = 0, SH = 1, SW = 1;
 };
 PoolGeom poolGeom(const ir::Node &conv);
+/// Where emitPoolRows reads a work item's conv output from a buffer of its
+/// own: plane i (of the item's planes) at i * planeStride floats, conv row
+/// r at (r - row0) * OW.
+struct PoolBand {
+  int64_t planeStride;
+  llvm::Value *row0;
+};
 /// Pools rows [p0, p0 + rows) of `planes` consecutive planes from plane0:
-/// `src` holds the conv output, `dst` the pooled output (NCHW planes).
+/// `src` holds the conv output (the whole NCHW output, or the item's rows
+/// as `band` says), `dst` the pooled output (NCHW planes).
 void emitPoolRows(Kernel &k, const ir::EpilogueStep &pool, const PoolGeom &y,
                   llvm::Value *src, llvm::Value *dst, llvm::Value *plane0,
-                  int64_t planes, llvm::Value *p0, int64_t rows);
+                  int64_t planes, llvm::Value *p0, int64_t rows,
+                  const PoolBand *band = nullptr);
 /// Where a conv with a fused pooling writes its own output: the last
 /// poolScratchBytes bytes of its scratch.
 llvm::Value *convOutputInScratch(Kernel &k);
 /// Pools the whole conv output (in scratch) into k.out, plane by plane.
 void emitPoolAfterConv(Kernel &k, llvm::Value *convOut);
 /// Scratch a conv with a fused pooling adds for its own output (the last
-/// poolScratchBytes(n) bytes of kernelScratchBytes(n, t)), or 0.
+/// poolScratchBytes(n) bytes of kernelScratchBytes(n, t)), or 0. The direct
+/// kernel does without it when each work item pools from a buffer of its
+/// own (ConvDirect.cpp, DirectPlan::localPool).
 int64_t poolScratchBytes(const ir::Node &n);
 llvm::Error lowerLinearPacked(Kernel &k);
 llvm::Error lowerMaxPool2dVector(Kernel &k);
