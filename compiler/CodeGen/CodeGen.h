@@ -71,10 +71,11 @@ void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm,
 /// Replaces constant float arrays (weights) of at least `minBytes` by i8
 /// arrays of the same bytes, which the object writer emits in one piece and
 /// the IR printer as a string (ConstantBytes.cpp). Object code converts
-/// every array of 4 KiB or more; --emit=llvm and --emit=asm only the ones
+/// every array of 4 KiB or more (kObjectConstantBytes); --emit=llvm and --emit=asm only the ones
 /// too large to read (kTextConstantBytes), so small weights stay floats.
-void storeConstantsAsBytes(llvm::Module &m, uint64_t minBytes = 4096);
+constexpr uint64_t kObjectConstantBytes = 4096;
 constexpr uint64_t kTextConstantBytes = 64 * 1024;
+void storeConstantsAsBytes(llvm::Module &m, uint64_t minBytes = kObjectConstantBytes);
 
 /// Writes an object file, assembly or textual LLVM IR. "-" is stdout.
 /// Writes to a temporary next to `path` and renames it on success, so a

@@ -148,7 +148,7 @@ int64_t kernelScratchBytes(const ir::Node &n, const VectorTarget &t) {
     return 0;
   // What the kernel chosen for this target uses; at least one line, so that
   // a conv always gets scratch (its fast paths).
-  int64_t bytes = 0;
+  int64_t bytes = 0, pool = poolScratchBytes(n);
   switch (chosenConvKernel(n, t)) {
   case ConvKernel::Winograd:
     bytes = winogradScratchBytes(n, t);
@@ -160,11 +160,11 @@ int64_t kernelScratchBytes(const ir::Node &n, const VectorTarget &t) {
     DirectPlan d = planDirect(n, g, t);
     bytes = d.copyFloats() * 4;
     if (d.localPool) // the conv output stays in the work items' buffers
-      return (std::max<int64_t>(bytes, 64) + 63) / 64 * 64;
+      pool = 0;
     break;
   }
   }
-  return (std::max<int64_t>(bytes, 64) + 63) / 64 * 64 + poolScratchBytes(n);
+  return (std::max<int64_t>(bytes, 64) + 63) / 64 * 64 + pool;
 }
 
 int64_t poolScratchBytes(const ir::Node &n) {
@@ -329,7 +329,6 @@ Error lowerConv2dDirect(Kernel &k) {
            << (localPool ? " from the item's own buffer" : "") << "\n";
 
   const int64_t rowStep = D.rowStep; // output rows per work item
-  const int64_t itemRows = rowStep;
   const int64_t KB = ceilDiv(g.Kg, RK), RB = band ? Y.OHp : ceilDiv(g.OH, RH);
   const int64_t NV = L.NV;
   const int64_t items = g.N * g.G * KB * RB;
@@ -372,7 +371,7 @@ Error lowerConv2dDirect(Kernel &k) {
       int64_t rr = j / rv, vv = j % rv;
       Value *row = b.CreateSub(k.add(oh0, rr), itemRow0);
       return k.ptr(itemBuf, k.add(k.mul(row, g.OW),
-                                  k.add(k.mul(k.add(v0, vv), VL), kk * itemRows * g.OW)));
+                                  k.add(k.mul(k.add(v0, vv), VL), kk * rowStep * g.OW)));
     };
     auto storeMask = [&](int64_t j) -> Constant * {
       int64_t vv = j % rv;
@@ -610,7 +609,7 @@ Error lowerConv2dDirect(Kernel &k) {
         Function *f = b.GetInsertBlock()->getParent();
         if (localPool) {
           IRBuilder<> eb(&f->getEntryBlock(), f->getEntryBlock().begin());
-          auto *buf = eb.CreateAlloca(ArrayType::get(f32, RK * itemRows * g.OW));
+          auto *buf = eb.CreateAlloca(ArrayType::get(f32, RK * rowStep * g.OW));
           buf->setAlignment(Align(64));
           itemBuf = buf;
           itemRow0 = oh0;
@@ -630,7 +629,7 @@ Error lowerConv2dDirect(Kernel &k) {
             Value *plane = k.add(k.mul(nIdx, g.K), k.add(k.mul(gIdx, g.Kg), k0));
             // (oh0 is a multiple of s, so these rows are all < OHp.)
             Value *p0 = b.CreateUDiv(oh0, k.i64(s));
-            PoolBand own{itemRows * g.OW, oh0};
+            PoolBand own{rowStep * g.OW, oh0};
             if (rows > 0)
               emitPoolRows(k, *pool, Y, itemBuf ? itemBuf : caps[1],
                            caps[1 + n.operands.size()], plane, rk, p0, rows,

@@ -21,7 +21,7 @@ namespace cnnc::codegen {
 namespace {
 
 Error produce(Module &m, TargetMachine &tm, FileKind kind, raw_pwrite_stream &os) {
-  storeConstantsAsBytes(m, kind == FileKind::Object ? 4096 : kTextConstantBytes);
+  storeConstantsAsBytes(m, kind == FileKind::Object ? kObjectConstantBytes : kTextConstantBytes);
   if (kind == FileKind::LLVMText) {
     m.print(os, nullptr);
     return Error::success();

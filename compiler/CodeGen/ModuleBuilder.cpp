@@ -48,12 +48,12 @@ ir::MemoryPlan planFor(const ir::Graph &g, const VectorTarget &t) {
 /// The SIMD unit and caches of the target `o` selects (defaults if it
 /// cannot be created; buildModule reports that error), for model `g`.
 VectorTarget vectorTargetFor(const Options &o, const ir::Graph &g) {
-  auto tm = createTargetMachine(o);
-  if (!tm) {
+  VectorTarget t;
+  if (auto tm = createTargetMachine(o))
+    t = vectorTargetOf(**tm);
+  else
     consumeError(tm.takeError());
-    return withModelWeights(VectorTarget(), g);
-  }
-  return withModelWeights(vectorTargetOf(**tm), g);
+  return withModelWeights(t, g);
 }
 
 /// Nodes that generate no code: views, in-place concats, the input.

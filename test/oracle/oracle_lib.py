@@ -183,16 +183,17 @@ def compare(expected, actual, rtol=RTOL, atol=ATOL):
     # (a NaN input poisons what it reaches), the same infinities; the
     # finite rest is compared with the tolerance.
     fin_e, fin_a = np.isfinite(e), np.isfinite(a)
-    if not np.array_equal(fin_e, fin_a) or \
-            not np.array_equal(np.isnan(e), np.isnan(a)) or \
-            not np.array_equal(e[~fin_e & ~np.isnan(e)], a[~fin_a & ~np.isnan(a)]):
-        diff = np.flatnonzero((fin_e != fin_a) | (np.isnan(e) != np.isnan(a)))
-        where = list(np.unravel_index(int(diff[0]), e.shape)) if diff.size else "?"
+    nan_e, nan_a = np.isnan(e), np.isnan(a)
+    # Elements where one side is finite and the other not, one NaN and the
+    # other not, or both infinite with different signs.
+    wrong = (fin_e != fin_a) | (nan_e != nan_a) | (~fin_e & ~nan_e & (e != a))
+    if np.any(wrong):
+        first = int(np.flatnonzero(wrong)[0])
         return (False, "%d NaN/inf values in cnnc's output, %d in PyTorch's; "
                 "first difference at %s: expected %.7g, got %.7g"
-                % (int(np.sum(~fin_a)), int(np.sum(~fin_e)), where,
-                   float(e.flat[diff[0]]) if diff.size else 0.0,
-                   float(a.flat[diff[0]]) if diff.size else 0.0),
+                % (int(np.sum(~fin_a)), int(np.sum(~fin_e)),
+                   list(np.unravel_index(first, e.shape)),
+                   float(e.flat[first]), float(a.flat[first])),
                 float("inf"), float("inf"))
     if not np.all(fin_e):
         e, a = e[fin_e], a[fin_e]
