@@ -4,7 +4,9 @@
 //  1. copies the input into scratch with the zero padding made explicit and
 //     each padded row split into SW phases (phase p holds columns p, p+SW,
 //     ...), so every tap of every output vector is one contiguous,
-//     branch-free vector load, whatever the stride, dilation or padding;
+//     branch-free vector load, whatever the stride, dilation or padding
+//     (small inputs: each work item copies the rows it reads into a stack
+//     buffer of its own instead, see DirectPlan::ownRows);
 //  2. packs the weights at compile time as, per group and per block of RK
 //     output channels, [C/G][KH][KW][RK] (a constant global);
 //  3. runs register tiles (ConvPlan.h) over (image, group, channel block,
@@ -68,6 +70,12 @@ constexpr int64_t kMaxUnrolledOps = 640;
 /// Largest stack buffer for a work item's conv output before its fused
 /// pooling (DirectPlan::localPool): well inside L1 with the tile's inputs.
 constexpr int64_t kMaxItemBufBytes = 32 * 1024;
+/// Largest stack buffer for a work item's own padded input rows
+/// (DirectPlan::ownRows): with the block's weights, within L1.
+constexpr int64_t kMaxOwnInputBytes = 16 * 1024;
+/// Fewest row-block work items for which items that copy their own rows
+/// run all channel blocks themselves (so the rows are copied once).
+constexpr int64_t kMinRowItems = 8;
 
 /// Whether the tile loops over the kernel rows instead of unrolling all taps:
 /// with many taps (a 7x7 stem: ~900 instructions per input channel) the
@@ -105,9 +113,18 @@ struct DirectPlan {
   /// ... and the item's conv output fits a worker's stack buffer
   /// (kMaxItemBufBytes), so the whole output needs no scratch.
   bool localPool = false;
+  int64_t RB = 1;       ///< row blocks (work items per image and channel block)
+  /// Each work item copies the padded input rows it reads into a stack
+  /// buffer of its own, [Cg][ownRowsIn][rowPitch], instead of one shared
+  /// copy in scratch before the parallel loop (see planDirect).
+  bool ownRows = false;
+  int64_t ownRowsIn = 0;
+  /// ... and runs every channel block over them (items are row blocks),
+  /// when there are enough row blocks to share between threads.
+  bool kbInner = false;
   /// Floats of the input copy in scratch.
   int64_t copyFloats() const {
-    if (packGroups || inPlace)
+    if (packGroups || inPlace || ownRows)
       return 0;
     return grouped ? L.N * NG * L.C * GW : L.floats();
   }
@@ -135,6 +152,30 @@ DirectPlan planDirect(const ir::Node &n, const ConvGeom &g, const VectorTarget &
   p.rowStep = p.band ? ps : RH;
   p.localPool = p.poolPerBlock && p.tile.RK * p.rowStep * g.OW * 4 <= kMaxItemBufBytes &&
                 !(getenv("CNNC_POOL_LOCAL") && *getenv("CNNC_POOL_LOCAL") == '0');
+  p.RB = p.band ? poolGeom(n).OHp : ceilDiv(g.OH, RH);
+  // Small padded inputs: the shared copy is a serial step before the
+  // parallel loop (too little work to pay for the pool), and at 2 threads
+  // its lines move between the cores twice (the producer's output in, the
+  // previous run's readers' copies out): 24 us of seed.conv2's 59 at 2
+  // threads, 7 of 78 at 1 (measured against the same layer unpadded). So
+  // when an item's rows fit a small buffer and copying them per item (once
+  // per channel block, rows shared by neighbouring items copied by each)
+  // costs little against the tiles, every item copies its own. Stride-1
+  // columns only: the phase split of strided rows stays in the shared copy.
+  p.ownRowsIn = (p.rowStep - 1) * g.SH + (g.KH - 1) * g.DH + 1;
+  // (Experiments: CNNC_CONV_OWNROWS=0 turns this off, =1 keeps the channel
+  // blocks in separate items.)
+  const char *own = getenv("CNNC_CONV_OWNROWS");
+  if (!p.grouped && !p.inPlace && CB == 1 && g.SW == 1 && !(own && *own == '0')) {
+    const int64_t KB = ceilDiv(g.Kg, p.tile.RK);
+    const bool inner = KB > 1 && g.N * g.G * p.RB >= kMinRowItems && !(own && *own == '1');
+    double bytes = double(g.Cg) * p.ownRowsIn * p.L.rowPitch * 4;
+    // A vector load and store per VL floats of every row an item copies.
+    double copy = double(g.N) * g.G * (inner ? 1 : KB) * p.RB * g.Cg *
+                  p.ownRowsIn * ceilDiv(p.L.rowPitch, VL) * 2.0;
+    p.ownRows = bytes <= kMaxOwnInputBytes && copy <= 0.1 * p.tile.cost;
+    p.kbInner = p.ownRows && inner;
+  }
   return p;
 }
 
@@ -238,12 +279,18 @@ Error lowerConv2dDirect(Kernel &k) {
     errs() << "conv " << n.name << ": pointwise input in column groups of " << RV
            << " vectors" << (packGroups ? ", packed per work item" : "") << "\n";
 
+  const bool ownRows = D.ownRows;
   if (inPlace && getenv("CNNC_CONV_DEBUG"))
     errs() << "conv " << n.name << ": input read in place\n";
+  if (ownRows && getenv("CNNC_CONV_DEBUG"))
+    errs() << "conv " << n.name << ": each work item copies its " << D.ownRowsIn
+           << " padded input rows"
+           << (D.kbInner ? " and runs every channel block" : "") << "\n";
 
   // --- 1. padded, phase-split input copy (parallel over planes) ----------
-  if (packGroups || inPlace) {
-    // Nothing to copy: the work items pack their groups, or read the input.
+  if (packGroups || inPlace || ownRows) {
+    // Nothing to copy: the work items pack their groups or copy their own
+    // rows, or read the input.
   } else if (grouped) {
     int64_t planes = g.N * g.C;
     emitParallelFor(
@@ -329,9 +376,10 @@ Error lowerConv2dDirect(Kernel &k) {
            << (localPool ? " from the item's own buffer" : "") << "\n";
 
   const int64_t rowStep = D.rowStep; // output rows per work item
-  const int64_t KB = ceilDiv(g.Kg, RK), RB = band ? Y.OHp : ceilDiv(g.OH, RH);
+  const int64_t KB = ceilDiv(g.Kg, RK), RB = D.RB;
   const int64_t NV = L.NV;
-  const int64_t items = g.N * g.G * KB * RB;
+  const bool kbInner = D.kbInner;
+  const int64_t items = g.N * g.G * (kbInner ? 1 : KB) * RB;
   Function *fmuladd =
       Intrinsic::getDeclaration(&k.m, Intrinsic::fmuladd, {vecTy});
 
@@ -347,6 +395,9 @@ Error lowerConv2dDirect(Kernel &k) {
   // from conv row itemRow0, instead of the whole output in scratch: it
   // stays in L1 until pooled, and no cache line of it moves between cores.
   Value *itemBuf = nullptr, *itemRow0 = nullptr;
+  // With ownRows, the item's padded input rows ([Cg][ownRowsIn][rowPitch],
+  // buffer row 0 = padded row ownRow0 * SH).
+  Value *ownIn = nullptr, *ownRow0 = nullptr;
   auto emitTile = [&](ArrayRef<Value *> caps, Value *nIdx, Value *gIdx,
                       Value *k0, int64_t rk, Value *oh0, int64_t rh,
                       Value *v0, int64_t rv, bool last) {
@@ -423,6 +474,10 @@ Error lowerConv2dDirect(Kernel &k) {
       Value *ch = k.add(k.mul(gIdx, g.Cg), cOff);
       xTile = k.ptr(xs, k.mul(k.add(k.mul(k.add(k.mul(nIdx, NG), grp), g.C), ch), GW));
       cStride = k.i64(GW);
+    } else if (ownIn) {
+      xTile = k.ptr(ownIn, k.add(k.mul(b.CreateSub(oh0, ownRow0), g.SH * L.rowPitch),
+                                 k.mul(v0, VL)));
+      cStride = k.i64(D.ownRowsIn * L.rowPitch);
     } else {
       Value *xImg = k.ptr(xs, k.mul(k.add(k.add(k.mul(nIdx, g.C), k.mul(gIdx, g.Cg)),
                                        cOff),
@@ -581,6 +636,69 @@ Error lowerConv2dDirect(Kernel &k) {
     });
   };
 
+  // ownRows: the item's padded input rows, from padded row oh0 * SH on, of
+  // the group's channels, into ownIn. Rows outside the input are zeros; in
+  // a row, column q is input column q - PW, every VL-float piece one
+  // (masked) load and store with constant masks: a row's pieces are
+  // static, only its source row is not.
+  auto emitOwnRows = [&](Value *x, Value *nIdx, Value *gIdx, Value *oh0) {
+    const int64_t rows = D.ownRowsIn, pitch = L.rowPitch;
+    Value *src = k.ptr(x, k.mul(k.add(k.mul(nIdx, g.C), k.mul(gIdx, g.Cg)), g.H * g.W));
+    Value *r0 = k.add(k.mul(oh0, g.SH), -g.PH); // input row of buffer row 0
+    auto mask = [&](int64_t q0, bool load) -> Constant * {
+      std::vector<Constant *> m;
+      bool all = true;
+      for (int64_t l = 0; l < (int64_t)VL; ++l) {
+        int64_t q = q0 + l, col = q - g.PW;
+        bool on = q < pitch && (!load || (col >= 0 && col < g.W));
+        all = all && on;
+        m.push_back(ConstantInt::getBool(ctx, on));
+      }
+      return all ? nullptr : ConstantVector::get(m);
+    };
+    auto store = [&](Value *v, Value *p, int64_t q0) {
+      if (Constant *m = mask(q0, false))
+        b.CreateMaskedStore(v, p, Align(4), m);
+      else
+        b.CreateAlignedStore(v, p, Align(4));
+    };
+    Value *zero = ConstantFP::get(vecTy, 0.0);
+    forLoop(b, 0, g.Cg, [&](Value *c) {
+      forLoop(b, 0, rows, [&](Value *r) {
+        Value *ih = k.add(r0, r);
+        Value *drow = k.ptr(ownIn, k.mul(k.add(k.mul(c, rows), r), pitch));
+        Function *f = b.GetInsertBlock()->getParent();
+        BasicBlock *copyB = BasicBlock::Create(ctx, "own.copy", f);
+        BasicBlock *zeroB = BasicBlock::Create(ctx, "own.zero", f);
+        BasicBlock *next = BasicBlock::Create(ctx, "own.next", f);
+        // Unsigned: rows above the input are negative.
+        b.CreateCondBr(b.CreateICmpULT(ih, k.i64(g.H)), copyB, zeroB);
+        b.SetInsertPoint(copyB);
+        Value *srow = k.ptr(src, k.add(k.mul(c, g.H * g.W), k.mul(ih, g.W)));
+        for (int64_t q0 = 0; q0 < pitch; q0 += VL) {
+          int64_t lo = q0 - g.PW; // input column of lane 0
+          Value *v = zero;
+          if (lo + (int64_t)VL > 0 && lo < g.W) {
+            // Not inbounds: lanes before column 0 are masked off, and the
+            // address of lane 0 may lie before the row.
+            Value *p = b.CreateGEP(f32, srow, k.i64(lo));
+            if (Constant *m = mask(q0, true))
+              v = b.CreateMaskedLoad(vecTy, p, Align(4), m, zero);
+            else
+              v = b.CreateAlignedLoad(vecTy, p, Align(4));
+          }
+          store(v, k.ptr(drow, k.i64(q0)), q0);
+        }
+        b.CreateBr(next);
+        b.SetInsertPoint(zeroB);
+        for (int64_t q0 = 0; q0 < pitch; q0 += VL)
+          store(zero, k.ptr(drow, k.i64(q0)), q0);
+        b.CreateBr(next);
+        b.SetInsertPoint(next);
+      });
+    });
+  };
+
   double cycles = tile.cost;
   bool rowsOuter = tile.rowsOuter;
   if (const char *o = getenv("CNNC_CONV_ORDER")) // experiments: 0 / 1
@@ -589,8 +707,11 @@ Error lowerConv2dDirect(Kernel &k) {
   emitParallelFor(
       k, items, captures, cycles / CB,
       [&](ArrayRef<Value *> caps, Value *item) {
-        Value *rb, *kb, *t;
-        if (rowsOuter) {
+        Value *rb, *kb = nullptr, *t;
+        if (kbInner) {
+          rb = b.CreateURem(item, k.i64(RB));
+          t = b.CreateUDiv(item, k.i64(RB));
+        } else if (rowsOuter) {
           kb = b.CreateURem(item, k.i64(KB));
           t = b.CreateUDiv(item, k.i64(KB));
           rb = b.CreateURem(t, k.i64(RB));
@@ -603,7 +724,7 @@ Error lowerConv2dDirect(Kernel &k) {
         }
         Value *gIdx = b.CreateURem(t, k.i64(g.G));
         Value *nIdx = b.CreateUDiv(t, k.i64(g.G));
-        Value *k0 = k.mul(kb, RK);
+        Value *k0 = nullptr; // the channel block's first channel
         Value *oh0 = k.mul(rb, rowStep);
         int64_t kRem = g.Kg % RK, hRem = band ? 0 : g.OH % RH;
         Function *f = b.GetInsertBlock()->getParent();
@@ -614,7 +735,15 @@ Error lowerConv2dDirect(Kernel &k) {
           itemBuf = buf;
           itemRow0 = oh0;
         }
-        BasicBlock *done = BasicBlock::Create(ctx, "tile.done", f);
+        if (ownRows) {
+          IRBuilder<> eb(&f->getEntryBlock(), f->getEntryBlock().begin());
+          auto *buf = eb.CreateAlloca(ArrayType::get(f32, g.Cg * D.ownRowsIn * L.rowPitch));
+          buf->setAlignment(Align(64));
+          ownIn = buf;
+          ownRow0 = oh0;
+          emitOwnRows(caps[0], nIdx, gIdx, oh0);
+        }
+        BasicBlock *done = nullptr; // where a channel block's variants join
         // Variant dispatch on (last channel block?, last row block?).
         auto variant = [&](int64_t rk, int64_t rh) {
           if (band)
@@ -650,9 +779,24 @@ Error lowerConv2dDirect(Kernel &k) {
           b.SetInsertPoint(rem);
           variant(rk, hRem);
         };
-        if (!kRem) {
-          splitRows(RK);
+        // One channel block from k0 (rk channels), or the item's one.
+        auto block = [&](Value *first, int64_t rk) {
+          k0 = first;
+          done = BasicBlock::Create(ctx, "tile.done", f);
+          splitRows(rk);
+          b.SetInsertPoint(done);
+        };
+        if (kbInner) { // every channel block, the short last one static
+          int64_t kFull = g.Kg / RK;
+          if (kFull > 0)
+            forLoop(b, 0, kFull, [&](Value *kbi) { block(k.mul(kbi, RK), RK); });
+          if (kRem)
+            block(k.i64(kFull * RK), kRem);
+        } else if (!kRem) {
+          block(k.mul(kb, RK), RK);
         } else {
+          k0 = k.mul(kb, RK);
+          done = BasicBlock::Create(ctx, "tile.done", f);
           BasicBlock *full = BasicBlock::Create(ctx, "chans.full", f);
           BasicBlock *rem = BasicBlock::Create(ctx, "chans.rem", f);
           b.CreateCondBr(b.CreateICmpULT(kb, k.i64(KB - 1)), full, rem);
@@ -660,13 +804,14 @@ Error lowerConv2dDirect(Kernel &k) {
           splitRows(RK);
           b.SetInsertPoint(rem);
           splitRows(kRem);
+          b.SetInsertPoint(done);
         }
-        b.SetInsertPoint(done);
       });
   };
   // Captures: scratch, out (the conv output in scratch when a pooling is
   // fused), the residual operands, [the pooled output,] the channel block.
-  std::vector<Value *> captures{packGroups || inPlace ? k.in[0] : k.scratch, convOut};
+  std::vector<Value *> captures{packGroups || inPlace || ownRows ? k.in[0] : k.scratch,
+                                convOut};
   for (size_t i = 1; i < n.operands.size(); ++i)
     captures.push_back(k.in[i]);
   if (poolPerBlock)
