@@ -28,6 +28,8 @@ constexpr double kStreamBytesPerCycle = 8.0;
 /// Bytes per cycle weights that are not cached come from memory with
 /// little compute to overlap (one core; see planWinograd).
 constexpr double kMemoryBytesPerCycle = 3.0;
+/// Bytes per cycle one core's loads get from L2.
+constexpr double kL2BytesPerCycle = 32.0;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -166,25 +168,51 @@ bool winogradEligible(const ConvGeom &g) {
          g.OW == g.W + 2 * g.PW - 2 && g.PH >= 0 && g.PW >= 0;
 }
 
-WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t) {
+WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   const int64_t VL = t.width;
   WinogradPlan p;
-  p.TH = ceilDiv(g.OH, 4);
-  p.TW = ceilDiv(g.OW, 4);
+  p.m = m;
+  p.a = m + 2;
+  p.TH = ceilDiv(g.OH, m);
+  p.TW = ceilDiv(g.OW, m);
   p.T = p.TH * p.TW;
   p.NG = ceilDiv(p.TW, VL);
   p.TWv = p.NG * VL;
   p.PP = p.TWv + 1;
-  p.Hp = 4 * p.TH + 2;
+  p.Hp = m * p.TH + 2;
   p.NTV = ceilDiv(p.T, VL);
   p.Tp = std::max(p.NTV * VL, (p.TH - 1) * p.TW + p.TWv);
-  p.pFloats = g.N * g.C * p.Hp * 4 * p.PP;
-  p.vFloats = g.N * 36 * g.C * p.Tp;
-  p.mFloats = g.N * 36 * g.K * p.Tp;
+  const int64_t E = p.E();
+  p.pFloats = g.N * g.C * p.Hp * m * p.PP;
+  p.vFloats = g.N * E * g.C * p.Tp;
+  p.mFloats = g.N * E * g.K * p.Tp;
   // GEMM register tile, like the direct kernel's: rk x rt accumulators plus
   // the held operands (the smaller side) plus a temporary.
   int64_t spare = t.hasFMA ? 1 : 2;
-  double best = -1;
+  // A group of rt tile vectors (C x rt vectors of V) is meant to stay in
+  // L1 while every channel block passes over it; when it cannot, each
+  // step's rt vector loads come from L2 at ~32 bytes per cycle (measured:
+  // 128->128 at 28x28, F(2x2) with all 13 tile vectors in one group, 1.32
+  // ms against F(4x4)'s 0.92 with groups of 2).
+  auto gemmStep = [&](int64_t rk, int64_t rt) {
+    double s = stepCycles(rk, rt);
+    if (double(g.C) * rt * VL * 4 > t.l1Bytes / 2)
+      s = std::max(s, double(rt) * VL * 4 / kL2BytesPerCycle);
+    return s;
+  };
+  // The transformed weights (4x the direct kernel's for F(4x4), 16/9 for
+  // F(2x2)) are read once per image and group of rt tile vectors, with
+  // little reuse (rt FMAs per broadcast); what L2 cannot hold comes at ~8
+  // bytes per cycle if they stay cached between inferences, else from
+  // memory at ~3 (measured inside ResNet-18 against the layer alone:
+  // 256->256 at 14x14, F(4x4), 9.4 MB, 1.85 against 1.0 ms; 128->128 at
+  // 28x28, F(4x4), 2.4 MB, 0.92 against 0.88; F(2x2) at 256->256 14x14,
+  // 4.2 MB, 10 % faster with one group of 4 tile vectors than with 2 of 2).
+  const double uBytes = double(E) * g.K * g.C * 4;
+  const double beyondL2 = std::max(0.0, uBytes - double(t.l2Bytes));
+  const double uCycles = g.N * beyondL2 /
+                         (weightsStayCached(t) ? kStreamBytesPerCycle : kMemoryBytesPerCycle);
+  double best = -1, weights = 0;
   p.RK = p.RT = 1;
   for (int64_t rk = 1; rk <= std::min<int64_t>(g.K, 16); ++rk)
     for (int64_t rt = 1; rt <= p.NTV; ++rt) {
@@ -199,20 +227,32 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t) {
           int64_t tn = ti ? (tRem ? 1 : 0) : tFull, tt = ti ? tRem : rt;
           if (kn > 0 && tn > 0)
             c += double(kn * tn) *
-                 (g.C * stepCycles(kt, tt) + 2.0 * kt * tt + 8);
+                 (g.C * gemmStep(kt, tt) + 2.0 * kt * tt + 8);
         }
+      double w = uCycles * double(ceilDiv(p.NTV, rt));
+      c = c * E * g.N + w;
       if (best < 0 || c < best * 0.999 ||
           (c <= best * 1.001 && rk * rt > p.RK * p.RT)) {
         best = c;
+        weights = w;
         p.RK = rk;
         p.RT = rt;
       }
     }
-  double gemm = best * 36 * g.N;
+  if (const char *e = getenv("CNNC_WINOGRAD_TILE")) { // experiments: RK,RT
+    int rk = 0, rt = 0;
+    if (sscanf(e, "%d,%d", &rk, &rt) == 2 && rk > 0 && rt > 0 && rt <= p.NTV) {
+      p.RK = std::min<int64_t>(rk, g.K);
+      p.RT = rt;
+    }
+  }
+  double gemm = best - weights;
   // Transforms: ~36 loads, ~240 adds/FMAs, 36 stores (input) or 16 shuffled
-  // stores (output) per tile vector, at ~3 vector ops per cycle.
+  // stores (output) per tile vector, at ~3 vector ops per cycle; F(2x2):
+  // 16 loads, ~48 adds, 16 stores (or 4 shuffled stores).
   double groups = double(g.N) * p.TH * p.NG;
-  double inT = groups * g.C * 100, outT = groups * g.K * 100;
+  double perGroup = m == 4 ? 100 : 30;
+  double inT = groups * g.C * perGroup, outT = groups * g.K * perGroup;
   double copy = double(p.pFloats) * 1.0;
   // P, V and M are each written once and read once by the next phase; from
   // L2, from this core's L3 share or from memory, by the bytes live
@@ -223,19 +263,21 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t) {
   double bytesPerCycle = live <= t.l2Bytes ? 32 : live <= t.l3Bytes ? 16 : 3;
   double traffic =
       double(p.pFloats + p.vFloats + p.mFloats) * 4 * 2 / bytesPerCycle;
-  // The transformed weights (4x the direct kernel's) are read once per
-  // image with little reuse (one broadcast per FMA when the tiles fit one
-  // vector): beyond L2 at ~8 bytes per cycle if they stay cached between
-  // inferences, else from memory at ~3 (measured: 256->256 at 14x14, 9.4 MB,
-  // 1.0 ms alone but 1.85 ms inside ResNet-18, where the direct kernel takes
-  // 1.25 ms either way).
-  double uBytes = 36.0 * g.K * g.C * 4;
-  double weights = uBytes <= t.l2Bytes ? 0
-                   : weightsStayCached(t)
-                       ? g.N * uBytes / kStreamBytesPerCycle
-                       : g.N * uBytes / kMemoryBytesPerCycle;
   p.cost = gemm + inT + outT + copy + traffic + weights;
   return p;
+}
+
+WinogradPlan bestWinograd(const ConvGeom &g, const VectorTarget &t) {
+  if (const char *e = getenv("CNNC_WINOGRAD_M"))
+    if (*e == '2' || *e == '4')
+      return planWinograd(g, t, *e - '0');
+  // F(2x2) needs 2.25x the GEMM FLOPs of F(4x4) per output but 16/36 of
+  // its transformed weights and V/M traffic. Its estimate is the more
+  // optimistic of the two (measured: 128->128 at 28x28, F(2x2) 0.99 ms
+  // against F(4x4) 0.89 where the estimates were 5 % apart the other way),
+  // so it must be 10 % cheaper to be chosen.
+  WinogradPlan p4 = planWinograd(g, t, 4), p2 = planWinograd(g, t, 2);
+  return p2.cost < 0.9 * p4.cost ? p2 : p4;
 }
 
 bool unfoldedConvGeom(const ir::Node &n, ConvGeom &g) {

@@ -120,6 +120,7 @@ ConvInputLayout convInputLayout(const ConvGeom &g, unsigned vectorWidth);
 ///      tile row, Tp >= T with room for the last vector's overhang);
 ///   M: 36 x K x Tp, the 36 GEMMs' results (aliases P, dead by then).
 struct WinogradPlan {
+  int64_t m, a;       ///< F(m x m, 3x3): output tile m, input tile a = m + 2
   int64_t TH, TW, T;  ///< tile rows, tile columns, tiles per image
   int64_t NG, TWv;    ///< column vector groups per tile row, NG * VL
   int64_t PP, Hp;     ///< phase pitch and padded rows of P
@@ -127,13 +128,18 @@ struct WinogradPlan {
   int64_t RK, RT;     ///< GEMM register tile: output channels x tile vectors
   double cost;        ///< estimated cycles for the whole conv
   int64_t pFloats, vFloats, mFloats;
+  int64_t E() const { return a * a; } ///< transform elements (GEMMs)
   int64_t vOffset() const { return (std::max(pFloats, mFloats) + 15) / 16 * 16; }
   int64_t scratchFloats() const { return vOffset() + vFloats; }
 };
 /// Whether the geometry can use the Winograd kernel at all.
 bool winogradEligible(const ConvGeom &g);
-/// Layout, register tile and cost of the Winograd kernel for `g` on `t`.
-WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t);
+/// Layout, register tile and cost of the Winograd kernel F(m x m, 3x3)
+/// (m = 4 or 2) for `g` on `t`.
+WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m);
+/// The cheaper of F(4x4,3x3) and F(2x2,3x3) by that estimate
+/// (CNNC_WINOGRAD_M=4|2 forces one).
+WinogradPlan bestWinograd(const ConvGeom &g, const VectorTarget &t);
 
 } // namespace cnnc::codegen
 

@@ -1,30 +1,36 @@
-//===- ConvWinograd.cpp - Winograd F(4x4,3x3) convolution ------------------===//
+//===- ConvWinograd.cpp - Winograd F(4x4,3x3) and F(2x2,3x3) convolution ---===//
 //
 // For 3x3, stride-1, dilation-1, ungrouped convolutions with enough
-// channels (the cost model decides, ConvCostModel.cpp) each 4x4 block of
-// output is computed from the 6x6 input block around it as
+// channels (the cost model decides, ConvCostModel.cpp) each m x m block of
+// output (m = 4, or 2) is computed from the a x a input block around it
+// (a = m + 2) as
 //   Y = A^T [ (G g G^T) (.) (B^T d B) ] A
-// (Lavin & Gray, F(4x4,3x3)). With tiles flattened, the elementwise product
-// summed over input channels is 36 independent GEMMs
+// (Lavin & Gray, F(4x4,3x3) and F(2x2,3x3)). With tiles flattened, the
+// elementwise product summed over input channels is a*a independent GEMMs
 //   M[xi] (K x T) = U[xi] (K x C) * V[xi] (C x T).
+// F(4x4) does 4x fewer multiplies than the direct convolution, F(2x2)
+// 2.25x, with 16/36 of F(4x4)'s transformed weights: the cost model takes
+// F(2x2) where F(4x4)'s weights would stream from memory (ResNet-18's
+// 256-channel 14x14 layers).
 // The kernel, in three parallel loops (layouts in ConvPlan.h), the first
 // doing steps 0 and 1 per (image, channel) plane:
-//  0. copies the input into scratch zero-padded and split into 4 column
+//  0. copies the input into scratch zero-padded and split into m column
 //     phases, so VL horizontally adjacent tiles' column j is one vector;
 //  1. input transform V = B^T d B, vectorised over VL tiles of a tile row,
 //     per (image, channel) plane; a row's last vector overhangs into the
 //     next row's tiles, which the next row then overwrites (same worker,
 //     ascending order), so V holds the tiles densely;
 //  2. the GEMMs with register tiles of RK output channels x RT tile vectors
-//     (U transformed and packed at compile time as [36][K/RK][C][RK]), per
+//     (U transformed and packed at compile time as [a*a][K/RK][C][RK]), per
 //     (image, transform element): each group of RT tile vectors is held in
 //     L1 while all channel blocks pass over it;
 //  3. output transform Y = A^T M A plus bias, per (image, output channel)
-//     plane, vectorised over VL tiles of a tile row; the 4 columns of the
-//     tiles are interleaved into 4 output vectors, the fused epilogue is
+//     plane, vectorised over VL tiles of a tile row; the m columns of the
+//     tiles are interleaved into m output vectors, the fused epilogue is
 //     applied and the row's end is stored with a constant mask.
 // No reduction is split across threads, so results do not depend on the
-// thread count. CNNC_WINOGRAD=0/1 forces the kernel off/on.
+// thread count. CNNC_WINOGRAD=0/1 forces the kernel off/on, CNNC_WINOGRAD_M=4/2
+// the tile size.
 //
 //===----------------------------------------------------------------------===//
 #include "CodeGen/Lowering.h"
@@ -43,20 +49,30 @@ namespace cnnc::codegen {
 
 namespace {
 
-// F(4x4,3x3) matrices.
-const double kBT[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0},
-                          {0, 4, -4, -1, 1, 0}, {0, -2, -1, 2, 1, 0},
-                          {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
-const double kG[6][3] = {{1.0 / 4, 0, 0},
-                         {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                         {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                         {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                         {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                         {0, 0, 1}};
-const double kAT[4][6] = {{1, 1, 1, 1, 1, 0},
-                          {0, 1, -1, 2, -2, 0},
-                          {0, 1, 1, 4, 4, 0},
-                          {0, 1, -1, 8, -8, 1}};
+/// The transform matrices of F(m x m, 3x3), input tile a = m + 2 (rows
+/// and columns past a, or m, unused).
+struct Matrices {
+  double BT[6][6], G[6][3], AT[4][6];
+};
+const Matrices kF4 = {{{4, 0, -5, 0, 1, 0},
+                       {0, -4, -4, 1, 1, 0},
+                       {0, 4, -4, -1, 1, 0},
+                       {0, -2, -1, 2, 1, 0},
+                       {0, 2, -1, -2, 1, 0},
+                       {0, 4, 0, -5, 0, 1}},
+                      {{1.0 / 4, 0, 0},
+                       {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                       {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                       {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                       {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                       {0, 0, 1}},
+                      {{1, 1, 1, 1, 1, 0},
+                       {0, 1, -1, 2, -2, 0},
+                       {0, 1, 1, 4, 4, 0},
+                       {0, 1, -1, 8, -8, 1}}};
+const Matrices kF2 = {{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}},
+                      {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}},
+                      {{1, 1, 1, 0}, {0, 1, -1, -1}}};
 
 /// Smallest channel counts worth considering at all.
 constexpr int64_t kMinChannels = 16;
@@ -90,14 +106,17 @@ int forced() {
 bool modelPrefers(const ConvGeom &g, const VectorTarget &t, double chanVec) {
   // Small images (fewer than 16 tiles) gain too little to be worth the
   // scratch and the 4x larger weights.
+  // (Counted in F(4x4) tiles, whichever tile size is used: F(2x2) does not
+  // make a small image worth it.)
   if (((g.OH + 3) / 4) * ((g.OW + 3) / 4) < 16)
     return false;
+  WinogradPlan p = bestWinograd(g, t);
   double other = chooseConvTile(g, t).cost;
   if (other <= 0)
     return false;
   if (chanVec > 0)
     other = std::min(other, chanVec);
-  return planWinograd(g, t).cost < other;
+  return p.cost < other;
 }
 
 } // namespace
@@ -116,7 +135,7 @@ int64_t winogradScratchBytes(const ir::Node &n, const VectorTarget &t) {
   ConvGeom g;
   if (!geomOf(n, g))
     return 0;
-  return planWinograd(g, t).scratchFloats() * 4;
+  return bestWinograd(g, t).scratchFloats() * 4;
 }
 
 Error lowerConv2dWinograd(Kernel &k) {
@@ -127,16 +146,18 @@ Error lowerConv2dWinograd(Kernel &k) {
   if (!k.scratch)
     return k.error("internal error: Winograd convolution without scratch");
   const int64_t VL = k.vec.width;
-  const WinogradPlan P = planWinograd(g, k.vec);
+  const WinogradPlan P = bestWinograd(g, k.vec);
   const int64_t C = g.C, K = g.K, N = g.N, Tp = P.Tp;
   const int64_t RK = P.RK, RT = P.RT;
+  const int64_t m = P.m, a = P.a, E = P.E();
+  const Matrices &W = m == 4 ? kF4 : kF2;
   if (getenv("CNNC_CONV_DEBUG"))
-    errs() << "conv " << n.name << ": winograd F(4x4,3x3) VL " << VL
+    errs() << "conv " << n.name << ": winograd F(" << m << "x" << m << ",3x3) VL " << VL
            << " tiles " << P.TH << "x" << P.TW << " RK " << RK << " RT " << RT
            << " est " << P.cost << " cycles (direct "
            << chooseConvTile(g, k.vec).cost << ")\n";
 
-  // --- weights: U = G g G^T, packed [36][K/RK][C][rk] --------------------
+  // --- weights: U = G g G^T, packed [a*a][K/RK][C][rk] -------------------
   auto wtOr = k.tensor("weight");
   if (!wtOr)
     return wtOr.takeError();
@@ -145,21 +166,21 @@ Error lowerConv2dWinograd(Kernel &k) {
   const std::vector<float> &wsrc = (*wtOr)->data;
   if ((int64_t)wsrc.size() != K * C * 9)
     return k.error("weight has the wrong size");
-  std::vector<float> packed(size_t(36 * K * C));
+  std::vector<float> packed(size_t(E * K * C));
   for (int64_t ko = 0; ko < K; ++ko) {
     int64_t k0 = ko / RK * RK, rk = std::min(RK, K - k0), kk = ko - k0;
     for (int64_t c = 0; c < C; ++c) {
       const float *w = &wsrc[(ko * C + c) * 9];
       double t[6][3];
-      for (int i = 0; i < 6; ++i)
+      for (int i = 0; i < a; ++i)
         for (int j = 0; j < 3; ++j)
-          t[i][j] = kG[i][0] * w[0 * 3 + j] + kG[i][1] * w[1 * 3 + j] +
-                    kG[i][2] * w[2 * 3 + j];
-      for (int i = 0; i < 6; ++i)
-        for (int j = 0; j < 6; ++j) {
-          double u = t[i][0] * kG[j][0] + t[i][1] * kG[j][1] +
-                     t[i][2] * kG[j][2];
-          packed[size_t((i * 6 + j) * K * C + k0 * C + c * rk + kk)] =
+          t[i][j] = W.G[i][0] * w[0 * 3 + j] + W.G[i][1] * w[1 * 3 + j] +
+                    W.G[i][2] * w[2 * 3 + j];
+      for (int i = 0; i < a; ++i)
+        for (int j = 0; j < a; ++j) {
+          double u = t[i][0] * W.G[j][0] + t[i][1] * W.G[j][1] +
+                     t[i][2] * W.G[j][2];
+          packed[size_t((i * a + j) * K * C + k0 * C + c * rk + kk)] =
               float(u);
         }
     }
@@ -209,7 +230,7 @@ Error lowerConv2dWinograd(Kernel &k) {
     return acc ? acc : ConstantFP::get(vecTy, 0.0);
   };
 
-  const int64_t rowPitch = 4 * P.PP, plane = P.Hp * rowPitch;
+  const int64_t rowPitch = m * P.PP, plane = P.Hp * rowPitch;
   const int64_t vOff = P.vOffset();
 
   // --- 0. padded, phase-split input copy of plane p (image, channel) -----
@@ -228,14 +249,14 @@ Error lowerConv2dWinograd(Kernel &k) {
     forLoop(b, rowLo, rowHi, [&](Value *ih) {
       Value *srow = k.ptr(src, k.mul(k.add(ih, -g.PH), g.W));
       Value *drow = k.ptr(dst, k.mul(ih, rowPitch));
-      // Column q of phase ph is input column 4q + ph - PW; the
-      // range where all four phases are inside the row is one loop
+      // Column q of phase ph is input column m*q + ph - PW; the
+      // range where all m phases are inside the row is one loop
       // (an interleaved group the loop vectoriser turns into vector
       // loads and shuffles), the ends are done phase by phase.
       int64_t qlo[4], qhi[4], alo = 0, ahi = P.PP;
-      for (int64_t ph = 0; ph < 4; ++ph) {
-        qlo[ph] = std::max<int64_t>(0, (g.PW - ph + 3) / 4);
-        qhi[ph] = (g.W + g.PW - ph + 3) / 4;
+      for (int64_t ph = 0; ph < m; ++ph) {
+        qlo[ph] = std::max<int64_t>(0, (g.PW - ph + m - 1) / m);
+        qhi[ph] = (g.W + g.PW - ph + m - 1) / m;
         qlo[ph] = std::min(qlo[ph], P.PP);
         qhi[ph] = std::max(qlo[ph], std::min(qhi[ph], P.PP));
         alo = std::max(alo, qlo[ph]);
@@ -245,45 +266,46 @@ Error lowerConv2dWinograd(Kernel &k) {
       auto copyPhase = [&](int64_t ph, int64_t from, int64_t to) {
         if (from < to)
           forLoop(b, from, to, [&](Value *q) {
-            Value *v = k.load(srow, k.add(k.mul(q, 4), ph - g.PW));
+            Value *v = k.load(srow, k.add(k.mul(q, m), ph - g.PW));
             k.store(v, k.ptr(drow, k.i64(ph * P.PP)), q);
           });
       };
-      for (int64_t ph = 0; ph < 4; ++ph) {
+      for (int64_t ph = 0; ph < m; ++ph) {
         Value *dph = k.ptr(drow, k.i64(ph * P.PP));
         zero(dph, 0, qlo[ph]);
         zero(dph, qhi[ph], P.PP);
         copyPhase(ph, qlo[ph], std::min(alo, qhi[ph]));
         copyPhase(ph, std::max(ahi, qlo[ph]), qhi[ph]);
       }
-      // Whole vectors: 4 loads, deinterleaved by shuffles.
+      // Whole vectors: m loads, deinterleaved by shuffles.
       int64_t vend = alo + (ahi - alo) / VL * VL;
       if (vend > alo)
         forLoop(
             b, alo, vend,
             [&](Value *q) {
-              Value *s0 = k.ptr(srow, k.add(k.mul(q, 4), -g.PW));
+              Value *s0 = k.ptr(srow, k.add(k.mul(q, m), -g.PW));
               Value *x[4];
-              for (int64_t j = 0; j < 4; ++j)
+              for (int64_t j = 0; j < m; ++j)
                 x[j] = vload(s0, k.i64(j * VL));
               SmallVector<int, 64> cat2, pick;
               for (int64_t e = 0; e < 2 * VL; ++e)
                 cat2.push_back(int(e));
-              Value *x01 = b.CreateShuffleVector(x[0], x[1], cat2);
-              Value *x23 = b.CreateShuffleVector(x[2], x[3], cat2);
-              for (int64_t ph = 0; ph < 4; ++ph) {
+              // The m vectors as two halves of 2 (m = 4) or 1 (m = 2).
+              Value *lo = m == 4 ? b.CreateShuffleVector(x[0], x[1], cat2) : x[0];
+              Value *hi = m == 4 ? b.CreateShuffleVector(x[2], x[3], cat2) : x[1];
+              for (int64_t ph = 0; ph < m; ++ph) {
                 pick.clear();
                 for (int64_t e = 0; e < VL; ++e)
-                  pick.push_back(int(4 * e + ph));
-                vstore(b.CreateShuffleVector(x01, x23, pick),
+                  pick.push_back(int(m * e + ph));
+                vstore(b.CreateShuffleVector(lo, hi, pick),
                        k.ptr(drow, k.i64(ph * P.PP)), q);
               }
             },
             VL);
       if (ahi > vend)
         forLoop(b, vend, ahi, [&](Value *q) {
-          for (int64_t ph = 0; ph < 4; ++ph) {
-            Value *v = k.load(srow, k.add(k.mul(q, 4), ph - g.PW));
+          for (int64_t ph = 0; ph < m; ++ph) {
+            Value *v = k.load(srow, k.add(k.mul(q, m), ph - g.PW));
             k.store(v, k.ptr(drow, k.i64(ph * P.PP)), q);
           }
         });
@@ -295,29 +317,29 @@ Error lowerConv2dWinograd(Kernel &k) {
     Value *nIdx = b.CreateUDiv(p, k.i64(C));
     Value *cIdx = b.CreateURem(p, k.i64(C));
     Value *src = k.ptr(scratch, k.mul(p, plane));
-    // V[n][xi][c][t] = vOff + ((n*36 + xi)*C + c)*Tp + t
+    // V[n][xi][c][t] = vOff + ((n*E + xi)*C + c)*Tp + t
     Value *dst = k.ptr(
-        scratch, k.add(k.mul(k.add(k.mul(k.mul(nIdx, 36), C), cIdx), Tp), vOff));
+        scratch, k.add(k.mul(k.add(k.mul(k.mul(nIdx, E), C), cIdx), Tp), vOff));
     forLoop(b, 0, P.TH, [&](Value *tr) {
       forLoop(b, 0, P.NG, [&](Value *tg) {
-        Value *base = k.ptr(src, k.add(k.mul(tr, 4 * rowPitch), k.mul(tg, VL)));
+        Value *base = k.ptr(src, k.add(k.mul(tr, m * rowPitch), k.mul(tg, VL)));
         Value *d[6][6];
-        for (int r = 0; r < 6; ++r)
-          for (int j = 0; j < 6; ++j)
-            d[r][j] = vload(base, k.i64(r * rowPitch + (j % 4) * P.PP + j / 4));
+        for (int r = 0; r < a; ++r)
+          for (int j = 0; j < a; ++j)
+            d[r][j] = vload(base, k.i64(r * rowPitch + (j % m) * P.PP + j / m));
         Value *t[6][6];
-        for (int i = 0; i < 6; ++i)
-          for (int j = 0; j < 6; ++j) {
+        for (int i = 0; i < a; ++i)
+          for (int j = 0; j < a; ++j) {
             Value *col[6];
-            for (int r = 0; r < 6; ++r)
+            for (int r = 0; r < a; ++r)
               col[r] = d[r][j];
-            t[i][j] = lin(kBT[i], col);
+            t[i][j] = lin(W.BT[i], ArrayRef<Value *>(col, a));
           }
         Value *tOff = k.add(k.mul(tr, P.TW), k.mul(tg, VL));
-        for (int i = 0; i < 6; ++i)
-          for (int j = 0; j < 6; ++j) {
-            Value *v = lin(kBT[j], t[i]);
-            vstore(v, dst, k.add(tOff, (i * 6 + j) * C * Tp));
+        for (int i = 0; i < a; ++i)
+          for (int j = 0; j < a; ++j) {
+            Value *v = lin(W.BT[j], ArrayRef<Value *>(t[i], a));
+            vstore(v, dst, k.add(tOff, (i * a + j) * C * Tp));
           }
       });
     });
@@ -334,7 +356,7 @@ Error lowerConv2dWinograd(Kernel &k) {
         transformPlane(caps[1], p);
       });
 
-  // --- 2. the 36 GEMMs ----------------------------------------------------
+  // --- 2. the a*a GEMMs --------------------------------------------------
   {
     Function *fmuladd =
         Intrinsic::getDeclaration(&k.m, Intrinsic::fmuladd, {vecTy});
@@ -382,9 +404,9 @@ Error lowerConv2dWinograd(Kernel &k) {
              rt);
     };
     emitParallelFor(
-        k, N * 36, {k.scratch}, P.cost * 0.8,
-        [&](ArrayRef<Value *> caps, Value *t) { // t = n*36 + xi
-          Value *xi = b.CreateURem(t, k.i64(36));
+        k, N * E, {k.scratch}, P.cost * 0.8,
+        [&](ArrayRef<Value *> caps, Value *t) { // t = n*E + xi
+          Value *xi = b.CreateURem(t, k.i64(E));
           Value *vX = k.ptr(caps[0], k.add(k.mul(t, C * Tp), vOff));
           Value *mX = k.ptr(caps[0], k.mul(t, K * Tp));
           Value *uX = k.ptr(uPacked, k.mul(xi, K * C));
@@ -411,8 +433,8 @@ Error lowerConv2dWinograd(Kernel &k) {
         k, N * K, captures, cycles, [&](ArrayRef<Value *> caps, Value *p) {
           Value *nIdx = b.CreateUDiv(p, k.i64(K));
           Value *kIdx = b.CreateURem(p, k.i64(K));
-          // M[n][xi][k][t] = ((n*36 + xi)*K + k)*Tp + t
-          Value *mK = k.ptr(caps[0], k.mul(k.add(k.mul(k.mul(nIdx, 36), K), kIdx),
+          // M[n][xi][k][t] = ((n*E + xi)*K + k)*Tp + t
+          Value *mK = k.ptr(caps[0], k.mul(k.add(k.mul(k.mul(nIdx, E), K), kIdx),
                                         Tp));
           Value *outBase = k.mul(p, g.OH * g.OW); // flat index of the plane
           std::vector<Value *> opPtrs(n.operands.size(), nullptr);
@@ -427,36 +449,38 @@ Error lowerConv2dWinograd(Kernel &k) {
           // column masks).
           auto group = [&](Value *tr, Value *tg, int64_t rows, bool lastGroup) {
             Value *tOff = k.add(k.mul(tr, P.TW), k.mul(tg, VL));
-            Value *m[6][6];
-            for (int i = 0; i < 6; ++i)
-              for (int j = 0; j < 6; ++j)
-                m[i][j] = vload(mK, k.add(tOff, (i * 6 + j) * K * Tp));
+            Value *mm[6][6];
+            for (int i = 0; i < a; ++i)
+              for (int j = 0; j < a; ++j)
+                mm[i][j] = vload(mK, k.add(tOff, (i * a + j) * K * Tp));
             Value *s[4][6];
-            for (int i = 0; i < 4; ++i)
-              for (int j = 0; j < 6; ++j) {
+            for (int i = 0; i < m; ++i)
+              for (int j = 0; j < a; ++j) {
                 Value *col[6];
-                for (int r = 0; r < 6; ++r)
-                  col[r] = m[r][j];
-                s[i][j] = lin(kAT[i], col);
+                for (int r = 0; r < a; ++r)
+                  col[r] = mm[r][j];
+                s[i][j] = lin(W.AT[i], ArrayRef<Value *>(col, a));
               }
-            Value *colBase = k.mul(tg, 4 * VL);
+            Value *colBase = k.mul(tg, m * VL);
             for (int64_t i = 0; i < rows; ++i) {
               Value *y[4];
-              for (int j = 0; j < 4; ++j)
-                y[j] = b.CreateFAdd(lin(kAT[j], s[i]), bias);
+              for (int j = 0; j < m; ++j)
+                y[j] = b.CreateFAdd(lin(W.AT[j], ArrayRef<Value *>(s[i], a)), bias);
               // Interleave: output vector mv, lane e is column
-              // 4*tg*VL + mv*VL + e = tile (mv*VL+e)/4, column (mv*VL+e)%4.
-              SmallVector<int, 64> cat2, cat4;
+              // m*tg*VL + mv*VL + e = tile (mv*VL+e)/m, column (mv*VL+e)%m,
+              // lane (f%m)*VL + f/m of the m vectors y side by side (as two
+              // halves: 2 + 2 vectors for m = 4, 1 + 1 for m = 2).
+              SmallVector<int, 64> cat2;
               for (int64_t e = 0; e < 2 * VL; ++e)
                 cat2.push_back(int(e));
-              Value *y01 = b.CreateShuffleVector(y[0], y[1], cat2);
-              Value *y23 = b.CreateShuffleVector(y[2], y[3], cat2);
+              Value *yLo = m == 4 ? b.CreateShuffleVector(y[0], y[1], cat2) : y[0];
+              Value *yHi = m == 4 ? b.CreateShuffleVector(y[2], y[3], cat2) : y[1];
               Value *rowIdx = k.add(
-                  outBase, k.mul(k.add(k.mul(tr, 4), k.i64(i)), g.OW));
-              for (int64_t mv = 0; mv < 4; ++mv) {
+                  outBase, k.mul(k.add(k.mul(tr, m), k.i64(i)), g.OW));
+              for (int64_t mv = 0; mv < m; ++mv) {
                 int64_t valid = VL;
                 if (lastGroup) {
-                  valid = g.OW - (4 * (P.NG - 1) * VL + mv * VL);
+                  valid = g.OW - (m * (P.NG - 1) * VL + mv * VL);
                   if (valid <= 0)
                     break;
                   valid = std::min<int64_t>(valid, VL);
@@ -464,9 +488,9 @@ Error lowerConv2dWinograd(Kernel &k) {
                 SmallVector<int, 16> sh;
                 for (int64_t e = 0; e < VL; ++e) {
                   int64_t f = mv * VL + e;
-                  sh.push_back(int((f % 4) * VL + f / 4));
+                  sh.push_back(int((f % m) * VL + f / m));
                 }
-                Value *v = b.CreateShuffleVector(y01, y23, sh);
+                Value *v = b.CreateShuffleVector(yLo, yHi, sh);
                 Constant *mask = nullptr;
                 if (valid < VL) {
                   std::vector<Constant *> mb;
@@ -492,8 +516,8 @@ Error lowerConv2dWinograd(Kernel &k) {
             group(tr, k.i64(P.NG - 1), rows, true);
           };
           if (P.TH > 1)
-            forLoop(b, 0, P.TH - 1, [&](Value *tr) { tileRow(tr, 4); });
-          tileRow(k.i64(P.TH - 1), g.OH - 4 * (P.TH - 1));
+            forLoop(b, 0, P.TH - 1, [&](Value *tr) { tileRow(tr, m); });
+          tileRow(k.i64(P.TH - 1), g.OH - m * (P.TH - 1));
         });
     if (n.pooling())
       emitPoolAfterConv(k, convOut);
