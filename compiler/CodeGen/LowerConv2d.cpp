@@ -4,39 +4,30 @@
 // with ih = oh*SH - PH + kh*DH (likewise iw) and g = k / (K/groups). Taps that
 // fall into the zero padding read a clamped in-bounds element and select 0,
 // keeping the inner loops branch-free; the check is emitted only along a
-// dimension that has padding.
+// dimension that has padding. It runs where there is no scratch for the
+// fast kernels, and as Winograd's fallback for inputs with NaNs or
+// infinities (lowerWinogradGuarded).
 //
 //===----------------------------------------------------------------------===//
 #include "CodeGen/Lowering.h"
+
+#include "llvm/IR/Intrinsics.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
 
 using namespace llvm;
 
 namespace cnnc::codegen {
 
-ConvKernel chosenConvKernel(const ir::Node &n, const VectorTarget &t) {
-  if (winogradChosen(n, t))
-    return ConvKernel::Winograd;
-  if (chanVecChosen(n, t))
-    return ConvKernel::ChanVec;
-  return ConvKernel::Direct;
-}
+namespace {
 
-Error lowerConv2d(Kernel &k) {
-  if (k.scratch) { // the fast paths (ConvWinograd.cpp, ConvChannelVec.cpp,
-                   // ConvDirect.cpp)
-    switch (chosenConvKernel(k.node, k.vec)) {
-    case ConvKernel::Winograd:
-      return lowerConv2dWinograd(k);
-    case ConvKernel::ChanVec:
-      return lowerConv2dChanVec(k);
-    case ConvKernel::Direct:
-      return lowerConv2dDirect(k);
-    }
-  }
+/// The convolution one output element at a time, from the weights as
+/// given, into y (the conv output, NCHW; the epilogue's elementwise steps
+/// applied, a fused pooling left to the caller).
+Error emitReferenceConv(Kernel &k, Value *y) {
   const ir::Node &n = k.node;
-  if (n.pooling())
-    return k.error("internal error: a fused pooling needs the direct kernel");
-  const ir::Shape &xs = n.operands[0]->shape, &ys = n.shape;
+  const ir::Shape &xs = n.operands[0]->shape, ys = n.opShape();
   if (xs.size() != 4 || ys.size() != 4)
     return k.error("expected 4-d input and output");
   const ir::Attrs &a = n.attrs;
@@ -59,7 +50,7 @@ Error lowerConv2d(Kernel &k) {
   Value *bias = *bOr;
 
   IRBuilder<> &b = k.b;
-  Value *x = k.in[0], *y = k.out;
+  Value *x = k.in[0];
   bool checkH = a.padding[0] > 0, checkW = a.padding[1] > 0;
 
   forLoop(b, 0, N, [&](Value *ni) {
@@ -109,6 +100,105 @@ Error lowerConv2d(Kernel &k) {
     });
   });
   return Error::success();
+}
+
+/// i1: whether the `count` floats at x are all finite. Every vector adds
+/// fma(v, 0, acc) to one of four chains: 0 * v is NaN exactly when v is a
+/// NaN or an infinity, and a NaN stays in its chain.
+Value *emitAllFinite(Kernel &k, Value *x, int64_t count) {
+  IRBuilder<> &b = k.b;
+  const int64_t VL = k.vec.width, chains = 4;
+  auto *vecTy = FixedVectorType::get(b.getFloatTy(), VL);
+  Function *fma = Intrinsic::getDeclaration(&k.m, Intrinsic::fma, {vecTy});
+  Value *zero = ConstantFP::get(vecTy, 0.0);
+  auto step = [&](Value *acc, Value *v) { return b.CreateCall(fma, {v, zero, acc}); };
+  auto vec = [&](Value *i) {
+    return b.CreateAlignedLoad(vecTy, k.ptr(x, i), Align(4));
+  };
+  std::vector<Value *> acc(chains, zero);
+  const int64_t groups = count / (VL * chains);
+  if (groups > 0)
+    acc = forLoopMulti(
+        b, k.i64(0), k.i64(groups), acc,
+        [&](Value *gi, ArrayRef<Value *> a) {
+          std::vector<Value *> r;
+          for (int64_t j = 0; j < chains; ++j)
+            r.push_back(step(a[j], vec(k.add(k.mul(gi, VL * chains), j * VL))));
+          return r;
+        },
+        /*knownNonEmpty=*/true);
+  int64_t done = groups * VL * chains;
+  for (; done + VL <= count; done += VL)
+    acc[0] = step(acc[0], vec(k.i64(done)));
+  Value *sum = acc[0];
+  for (int64_t j = 1; j < chains; ++j)
+    sum = b.CreateFAdd(sum, acc[j]);
+  Value *s = b.CreateFAdd(b.CreateExtractElement(sum, uint64_t(0)), k.f(0.0));
+  for (int64_t l = 1; l < VL; ++l)
+    s = b.CreateFAdd(s, b.CreateExtractElement(sum, uint64_t(l)));
+  for (; done < count; ++done) // the last floats, one by one
+    s = b.CreateFAdd(s, b.CreateFMul(k.load(x, k.i64(done)), k.f(0.0)));
+  return b.CreateFCmpORD(s, s);
+}
+
+/// Winograd mixes an input tile into all the outputs of its tile, so a NaN
+/// or an infinity would reach outputs whose window does not touch it (where
+/// PyTorch's convolution gives numbers). The input is checked first; with
+/// any non-finite value the reference convolution runs instead: slow
+/// (scalar), but NaN exactly where PyTorch's is, and small to compile; the
+/// weights as given are then in the object beside the transformed ones.
+Error lowerWinogradGuarded(Kernel &k) {
+  IRBuilder<> &b = k.b;
+  LLVMContext &ctx = b.getContext();
+  Value *finite = emitAllFinite(k, k.in[0], ir::numElements(k.node.operands[0]->shape));
+  Function *f = b.GetInsertBlock()->getParent();
+  BasicBlock *wino = BasicBlock::Create(ctx, "wino", f);
+  BasicBlock *direct = BasicBlock::Create(ctx, "wino.nonfinite", f);
+  BasicBlock *join = BasicBlock::Create(ctx, "wino.done", f);
+  b.CreateCondBr(finite, wino, direct);
+  b.SetInsertPoint(wino);
+  if (Error e = lowerConv2dWinograd(k))
+    return e;
+  b.CreateBr(join);
+  b.SetInsertPoint(direct);
+  if (getenv("CNNC_CONV_DEBUG"))
+    errs() << "conv " << k.node.name
+           << ": the reference convolution for inputs with NaNs or infinities\n";
+  Value *convOut = k.node.pooling() ? convOutputInScratch(k) : k.out;
+  if (Error e = emitReferenceConv(k, convOut))
+    return e;
+  if (k.node.pooling())
+    emitPoolAfterConv(k, convOut);
+  b.CreateBr(join);
+  b.SetInsertPoint(join);
+  return Error::success();
+}
+
+} // namespace
+
+ConvKernel chosenConvKernel(const ir::Node &n, const VectorTarget &t) {
+  if (winogradChosen(n, t))
+    return ConvKernel::Winograd;
+  if (chanVecChosen(n, t))
+    return ConvKernel::ChanVec;
+  return ConvKernel::Direct;
+}
+
+Error lowerConv2d(Kernel &k) {
+  if (k.scratch) { // the fast paths (ConvWinograd.cpp, ConvChannelVec.cpp,
+                   // ConvDirect.cpp)
+    switch (chosenConvKernel(k.node, k.vec)) {
+    case ConvKernel::Winograd:
+      return lowerWinogradGuarded(k);
+    case ConvKernel::ChanVec:
+      return lowerConv2dChanVec(k);
+    case ConvKernel::Direct:
+      return lowerConv2dDirect(k);
+    }
+  }
+  if (k.node.pooling())
+    return k.error("internal error: a fused pooling needs the direct kernel");
+  return emitReferenceConv(k, k.out);
 }
 
 } // namespace cnnc::codegen
