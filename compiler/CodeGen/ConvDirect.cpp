@@ -147,12 +147,13 @@ DirectPlan planDirect(const ir::Node &n, const ConvGeom &g, const VectorTarget &
   const ir::EpilogueStep *pool = n.pooling();
   const int64_t RH = p.tile.RH, CB = g.Cg / p.tile.Cb;
   const int64_t ps = pool ? pool->window[0] : 1;
-  p.poolPerBlock = pool && CB == 1 && poolGeom(n).OH == g.OH && (RH % ps == 0 || ps % RH == 0);
+  const PoolGeom Y = poolGeom(n);
+  p.poolPerBlock = pool && CB == 1 && Y.OH == g.OH && (RH % ps == 0 || ps % RH == 0);
   p.band = p.poolPerBlock && RH < ps;
   p.rowStep = p.band ? ps : RH;
   p.localPool = p.poolPerBlock && p.tile.RK * p.rowStep * g.OW * 4 <= kMaxItemBufBytes &&
                 !(getenv("CNNC_POOL_LOCAL") && *getenv("CNNC_POOL_LOCAL") == '0');
-  p.RB = p.band ? poolGeom(n).OHp : ceilDiv(g.OH, RH);
+  p.RB = p.band ? Y.OHp : ceilDiv(g.OH, RH);
   // Small padded inputs: the shared copy is a serial step before the
   // parallel loop (too little work to pay for the pool), and at 2 threads
   // its lines move between the cores twice (the producer's output in, the
@@ -779,32 +780,32 @@ Error lowerConv2dDirect(Kernel &k) {
           b.SetInsertPoint(rem);
           variant(rk, hRem);
         };
-        // One channel block from k0 (rk channels), or the item's one.
-        auto block = [&](Value *first, int64_t rk) {
+        // One channel block from k0: its variants, joining at `done`.
+        auto block = [&](Value *first, function_ref<void()> variants) {
           k0 = first;
           done = BasicBlock::Create(ctx, "tile.done", f);
-          splitRows(rk);
+          variants();
           b.SetInsertPoint(done);
         };
         if (kbInner) { // every channel block, the short last one static
           int64_t kFull = g.Kg / RK;
           if (kFull > 0)
-            forLoop(b, 0, kFull, [&](Value *kbi) { block(k.mul(kbi, RK), RK); });
+            forLoop(b, 0, kFull,
+                    [&](Value *kbi) { block(k.mul(kbi, RK), [&] { splitRows(RK); }); });
           if (kRem)
-            block(k.i64(kFull * RK), kRem);
+            block(k.i64(kFull * RK), [&] { splitRows(kRem); });
         } else if (!kRem) {
-          block(k.mul(kb, RK), RK);
-        } else {
-          k0 = k.mul(kb, RK);
-          done = BasicBlock::Create(ctx, "tile.done", f);
-          BasicBlock *full = BasicBlock::Create(ctx, "chans.full", f);
-          BasicBlock *rem = BasicBlock::Create(ctx, "chans.rem", f);
-          b.CreateCondBr(b.CreateICmpULT(kb, k.i64(KB - 1)), full, rem);
-          b.SetInsertPoint(full);
-          splitRows(RK);
-          b.SetInsertPoint(rem);
-          splitRows(kRem);
-          b.SetInsertPoint(done);
+          block(k.mul(kb, RK), [&] { splitRows(RK); });
+        } else { // the item's block, full or the short last one
+          block(k.mul(kb, RK), [&] {
+            BasicBlock *full = BasicBlock::Create(ctx, "chans.full", f);
+            BasicBlock *rem = BasicBlock::Create(ctx, "chans.rem", f);
+            b.CreateCondBr(b.CreateICmpULT(kb, k.i64(KB - 1)), full, rem);
+            b.SetInsertPoint(full);
+            splitRows(RK);
+            b.SetInsertPoint(rem);
+            splitRows(kRem);
+          });
         }
       });
   };

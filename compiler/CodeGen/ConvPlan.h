@@ -111,14 +111,14 @@ struct ConvInputLayout {
 };
 ConvInputLayout convInputLayout(const ConvGeom &g, unsigned vectorWidth);
 
-/// Winograd F(4x4,3x3) for 3x3 / stride-1 / dilation-1 / groups-1
-/// convolutions (ConvWinograd.cpp): 4x4 output tiles, each from a 6x6 input
-/// tile. Layouts (floats, per image):
-///   P: padded, 4-phase-split input copy, C x Hp x 4 x PP (phase q holds
-///      padded columns q, q+4, ...), so tile column vectors load contiguously;
-///   V: transformed input, 36 x C x Tp (tiles flattened row-major, TW per
+/// Winograd F(m x m, 3x3), m = 4 or 2, for 3x3 / stride-1 / dilation-1 /
+/// groups-1 convolutions (ConvWinograd.cpp): m x m output tiles, each from an
+/// a x a input tile (a = m + 2). Layouts (floats, per image):
+///   P: padded, m-phase-split input copy, C x Hp x m x PP (phase q holds
+///      padded columns q, q+m, ...), so tile column vectors load contiguously;
+///   V: transformed input, a*a x C x Tp (tiles flattened row-major, TW per
 ///      tile row, Tp >= T with room for the last vector's overhang);
-///   M: 36 x K x Tp, the 36 GEMMs' results (aliases P, dead by then).
+///   M: a*a x K x Tp, the a*a GEMMs' results (aliases P, dead by then).
 struct WinogradPlan {
   int64_t m, a;       ///< F(m x m, 3x3): output tile m, input tile a = m + 2
   int64_t TH, TW, T;  ///< tile rows, tile columns, tiles per image

@@ -133,7 +133,7 @@ Value *emitAllFinite(Kernel &k, Value *x, int64_t count) {
   Value *sum = acc[0];
   for (int64_t j = 1; j < chains; ++j)
     sum = b.CreateFAdd(sum, acc[j]);
-  Value *s = b.CreateFAdd(b.CreateExtractElement(sum, uint64_t(0)), k.f(0.0));
+  Value *s = b.CreateExtractElement(sum, uint64_t(0));
   for (int64_t l = 1; l < VL; ++l)
     s = b.CreateFAdd(s, b.CreateExtractElement(sum, uint64_t(l)));
   for (; done < count; ++done) // the last floats, one by one
@@ -153,14 +153,14 @@ Error lowerWinogradGuarded(Kernel &k) {
   Value *finite = emitAllFinite(k, k.in[0], ir::numElements(k.node.operands[0]->shape));
   Function *f = b.GetInsertBlock()->getParent();
   BasicBlock *wino = BasicBlock::Create(ctx, "wino", f);
-  BasicBlock *direct = BasicBlock::Create(ctx, "wino.nonfinite", f);
+  BasicBlock *ref = BasicBlock::Create(ctx, "wino.nonfinite", f);
   BasicBlock *join = BasicBlock::Create(ctx, "wino.done", f);
-  b.CreateCondBr(finite, wino, direct);
+  b.CreateCondBr(finite, wino, ref);
   b.SetInsertPoint(wino);
   if (Error e = lowerConv2dWinograd(k))
     return e;
   b.CreateBr(join);
-  b.SetInsertPoint(direct);
+  b.SetInsertPoint(ref);
   if (getenv("CNNC_CONV_DEBUG"))
     errs() << "conv " << k.node.name
            << ": the reference convolution for inputs with NaNs or infinities\n";
