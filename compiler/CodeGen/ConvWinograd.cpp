@@ -234,6 +234,53 @@ Error lowerConv2dWinograd(Kernel &k) {
   const int64_t vOff = P.vOffset();
 
   // --- 0. padded, phase-split input copy of plane p (image, channel) -----
+  // Phase ph, entry q of a row is padded column m*q + ph, input column
+  // m*q + ph - PW (zero outside the input). Per VL entries of the m phases:
+  // m (masked) vector loads of the m*VL input columns, deinterleaved by
+  // shuffles, m (masked) stores; every mask is a constant. (An element loop
+  // did most of this before: rows of fewer than m*(VL+1) columns had no
+  // whole vectors, a third of phases 0 and 1 for 64 -> 64 at 56x56.)
+  auto laneMask = [&](int64_t lo, int64_t hi) -> Constant * {
+    std::vector<Constant *> mb;
+    for (int64_t l = 0; l < VL; ++l)
+      mb.push_back(ConstantInt::getBool(ctx, l >= lo && l < hi));
+    return ConstantVector::get(mb);
+  };
+  auto copyRow = [&](Value *srow, Value *drow) {
+    Value *zeroV = ConstantFP::get(vecTy, 0.0);
+    SmallVector<int, 64> cat2, pick;
+    for (int64_t e = 0; e < 2 * VL; ++e)
+      cat2.push_back(int(e));
+    for (int64_t q0 = 0; q0 < P.PP; q0 += VL) {
+      Value *x[4];
+      for (int64_t j = 0; j < m; ++j) {
+        int64_t c0 = m * q0 - g.PW + j * VL; // input column of lane 0
+        int64_t lo = std::max<int64_t>(0, -c0), hi = std::min<int64_t>(VL, g.W - c0);
+        if (hi <= lo)
+          x[j] = zeroV;
+        else if (lo == 0 && hi == VL)
+          x[j] = vload(srow, k.i64(c0));
+        else // not inbounds: lane 0's address may lie outside the row
+          x[j] = b.CreateMaskedLoad(vecTy, b.CreateGEP(f32, srow, k.i64(c0)), Align(4),
+                                    laneMask(lo, hi), zeroV);
+      }
+      // The m vectors as two halves of 2 (m = 4) or 1 (m = 2).
+      Value *lo = m == 4 ? b.CreateShuffleVector(x[0], x[1], cat2) : x[0];
+      Value *hi = m == 4 ? b.CreateShuffleVector(x[2], x[3], cat2) : x[1];
+      int64_t valid = std::min<int64_t>(VL, P.PP - q0);
+      for (int64_t ph = 0; ph < m; ++ph) {
+        pick.clear();
+        for (int64_t e = 0; e < VL; ++e)
+          pick.push_back(int(m * e + ph));
+        Value *v = b.CreateShuffleVector(lo, hi, pick);
+        Value *dst = k.ptr(drow, k.i64(ph * P.PP + q0));
+        if (valid < VL)
+          b.CreateMaskedStore(v, dst, Align(4), laneMask(0, valid));
+        else
+          b.CreateAlignedStore(v, dst, Align(4));
+      }
+    }
+  };
   auto copyPlane = [&](Value *in, Value *scratch, Value *p) {
     Value *src = k.ptr(in, k.mul(p, g.H * g.W));
     Value *dst = k.ptr(scratch, k.mul(p, plane));
@@ -249,66 +296,7 @@ Error lowerConv2dWinograd(Kernel &k) {
     forLoop(b, rowLo, rowHi, [&](Value *ih) {
       Value *srow = k.ptr(src, k.mul(k.add(ih, -g.PH), g.W));
       Value *drow = k.ptr(dst, k.mul(ih, rowPitch));
-      // Column q of phase ph is input column m*q + ph - PW; the
-      // range where all m phases are inside the row is one loop
-      // (an interleaved group the loop vectoriser turns into vector
-      // loads and shuffles), the ends are done phase by phase.
-      int64_t qlo[4], qhi[4], alo = 0, ahi = P.PP;
-      for (int64_t ph = 0; ph < m; ++ph) {
-        qlo[ph] = std::max<int64_t>(0, (g.PW - ph + m - 1) / m);
-        qhi[ph] = (g.W + g.PW - ph + m - 1) / m;
-        qlo[ph] = std::min(qlo[ph], P.PP);
-        qhi[ph] = std::max(qlo[ph], std::min(qhi[ph], P.PP));
-        alo = std::max(alo, qlo[ph]);
-        ahi = std::min(ahi, qhi[ph]);
-      }
-      ahi = std::max(alo, ahi);
-      auto copyPhase = [&](int64_t ph, int64_t from, int64_t to) {
-        if (from < to)
-          forLoop(b, from, to, [&](Value *q) {
-            Value *v = k.load(srow, k.add(k.mul(q, m), ph - g.PW));
-            k.store(v, k.ptr(drow, k.i64(ph * P.PP)), q);
-          });
-      };
-      for (int64_t ph = 0; ph < m; ++ph) {
-        Value *dph = k.ptr(drow, k.i64(ph * P.PP));
-        zero(dph, 0, qlo[ph]);
-        zero(dph, qhi[ph], P.PP);
-        copyPhase(ph, qlo[ph], std::min(alo, qhi[ph]));
-        copyPhase(ph, std::max(ahi, qlo[ph]), qhi[ph]);
-      }
-      // Whole vectors: m loads, deinterleaved by shuffles.
-      int64_t vend = alo + (ahi - alo) / VL * VL;
-      if (vend > alo)
-        forLoop(
-            b, alo, vend,
-            [&](Value *q) {
-              Value *s0 = k.ptr(srow, k.add(k.mul(q, m), -g.PW));
-              Value *x[4];
-              for (int64_t j = 0; j < m; ++j)
-                x[j] = vload(s0, k.i64(j * VL));
-              SmallVector<int, 64> cat2, pick;
-              for (int64_t e = 0; e < 2 * VL; ++e)
-                cat2.push_back(int(e));
-              // The m vectors as two halves of 2 (m = 4) or 1 (m = 2).
-              Value *lo = m == 4 ? b.CreateShuffleVector(x[0], x[1], cat2) : x[0];
-              Value *hi = m == 4 ? b.CreateShuffleVector(x[2], x[3], cat2) : x[1];
-              for (int64_t ph = 0; ph < m; ++ph) {
-                pick.clear();
-                for (int64_t e = 0; e < VL; ++e)
-                  pick.push_back(int(m * e + ph));
-                vstore(b.CreateShuffleVector(lo, hi, pick),
-                       k.ptr(drow, k.i64(ph * P.PP)), q);
-              }
-            },
-            VL);
-      if (ahi > vend)
-        forLoop(b, vend, ahi, [&](Value *q) {
-          for (int64_t ph = 0; ph < m; ++ph) {
-            Value *v = k.load(srow, k.add(k.mul(q, m), ph - g.PW));
-            k.store(v, k.ptr(drow, k.i64(ph * P.PP)), q);
-          }
-        });
+      copyRow(srow, drow);
     });
   };
 
