@@ -27,9 +27,11 @@ next to one-buffer-per-value and the sum of all layer outputs.
 GFLOP/s is 2*MACs/median time; "% peak" divides it by the one-thread FMA peak
 (bench/fma_peak.c) times T, the best of the run (measured at its start and its
 end). On a shared machine that peak is what a quiet moment offers: every
-round of a case therefore also runs fma_peak briefly (best of 10 trials of 2
-ms at T threads), and "%peak rounds" divides cnnc's GFLOP/s by the median of
-those, the FMA throughput the machine gave in the same minutes. Ratios are
+round of a case therefore also runs fma_peak briefly (the median of 11
+trials of 2 ms at T threads), and "%peak rounds" divides cnnc's GFLOP/s by
+the median of those, the FMA throughput the machine gave in the same
+minutes, with the time the hypervisor gave to other guests ("steal %", from
+/proc/stat, per case) counted in both. Ratios are
 time ratios: cnnc/PyTorch = cnnc's ms over PyTorch's ms, so below 1 means
 cnnc is faster.
 """
@@ -378,7 +380,7 @@ def measure_case(args, case, threads, log):
         if args.fma_peak_bin and cnnc_runs:
             try:
                 p = run_json([args.fma_peak_bin, "--threads", str(threads),
-                              "--trials", "10", "--ms", "2"], timeout=60)
+                              "--trials", "11", "--ms", "2", "--median"], timeout=60)
                 rounds["peak"].append(p["gflops_1t"] if threads == 1 else p["gflops_nt"])
             except (EngineError, KeyError):
                 pass
@@ -458,7 +460,7 @@ def fmt_ms(v):
 
 COLUMNS = ["case", "T", "MMACs", "cnnc ms", "PyTorch ms", "oneDNN ms",
            "cnnc GFLOP/s", "cnnc %peak", "cnnc %peak rounds", "PyTorch %peak",
-           "cnnc/PyTorch", "cnnc/oneDNN"]
+           "cnnc/PyTorch", "cnnc/oneDNN", "steal %"]
 
 
 def table_rows(results):
@@ -476,6 +478,7 @@ def table_rows(results):
             fmt(r["cnnc_gflops"], ".2f"), fmt(r["cnnc_pct_peak"], ".1f"),
             fmt(r.get("cnnc_pct_round_peak"), ".1f"), fmt(r["torch_pct_peak"], ".1f"),
             fmt(r["cnnc_over_torch"], ".2f"), fmt(r["cnnc_over_onednn"], ".2f"),
+            fmt(r.get("steal_pct"), ".1f"),
         ])
     return rows
 
@@ -565,6 +568,24 @@ def loadavg():
         return list(os.getloadavg())
     except OSError:
         return None
+
+
+def cpu_ticks():
+    """(steal, total) jiffies of all CPUs from /proc/stat, or None. Steal is
+    the time the hypervisor ran something else while this guest's vCPUs
+    wanted to run."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (fields[7] if len(fields) > 7 else 0, sum(fields[:8]))
+
+
+def steal_pct(before, after):
+    if not before or not after or after[1] <= before[1]:
+        return None
+    return 100.0 * (after[0] - before[0]) / (after[1] - before[1])
 
 
 def find_tool(explicit, name, cnnc, build=None):
@@ -720,15 +741,18 @@ def main():
     started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     load_before = loadavg()
     t_start = time.time()
+    ticks_start = cpu_ticks()
     results = []
     for t in threads:
         for case in cases:
             log("[T=%d] %s ..." % (t, case["name"]))
             t0 = time.time()
+            ticks0 = cpu_ticks()
             r = measure_case(args, case, t, log)
-            log("    cnnc %s ms, pytorch %s ms, onednn %s ms  (%.0f s)"
+            r["steal_pct"] = steal_pct(ticks0, cpu_ticks())
+            log("    cnnc %s ms, pytorch %s ms, onednn %s ms  (%.0f s, steal %s %%)"
                 % (fmt_ms(r["cnnc_ms"]), fmt_ms(r["torch_ms"]), fmt_ms(r["onednn_ms"]),
-                   time.time() - t0))
+                   time.time() - t0, fmt(r["steal_pct"], ".1f")))
             results.append(r)
     if fma_peak:
         peak_info = measure_peak(peak_info)
@@ -737,6 +761,10 @@ def main():
         for r in results:
             add_derived(r, args.peak_1t)
     load_after = loadavg()
+    run_steal = steal_pct(ticks_start, cpu_ticks())
+    if run_steal is not None:
+        log("run_bench: steal time %.1f %% of all CPU time during the run (the hypervisor "
+            "ran other guests on this machine's vCPUs)" % run_steal)
     busy = [x for x in (load_before, load_after) if x and x[0] > (os.cpu_count() or 1)]
     if busy:
         log("run_bench: warning: load average %.1f on %d CPUs: other work shared the "
@@ -757,6 +785,7 @@ def main():
         "seconds": round(time.time() - t_start, 1),
         "loadavg_before": load_before,
         "loadavg_after": load_after,
+        "steal_pct": run_steal,
         "cnnc": cnnc_original,
         "cnnc_sha256": cnnc_sha256,
         "cnnc_version": version,
