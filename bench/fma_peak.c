@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include <immintrin.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,14 +91,20 @@ static double flops_per_call(void) { return 2.0 * VF * CHAINS * INNER; }
 
 typedef struct {
   long calls;
-  pthread_barrier_t *start;
+  atomic_int *arrived; /* spin barrier: all threads running before any starts */
+  int threads;
   double t0, t1;
   float sink;
 } job_t;
 
 static void *worker(void *p) {
   job_t *j = (job_t *)p;
-  pthread_barrier_wait(j->start);
+  /* A spinning start, not pthread_barrier_wait: a thread that sleeps in a
+   * futex leaves its vCPU idle, and under a hypervisor waking it can take
+   * longer than a trial (2-thread trials then measured one thread's rate). */
+  atomic_fetch_add(j->arrived, 1);
+  while (atomic_load(j->arrived) < j->threads)
+    ;
   j->t0 = now_s();
   j->sink = fma_kernel(j->calls, 1.0f);
   j->t1 = now_s();
@@ -109,11 +116,11 @@ static void *worker(void *p) {
 static double run_threads(int threads, long calls) {
   pthread_t tid[threads];
   job_t jobs[threads];
-  pthread_barrier_t start;
-  pthread_barrier_init(&start, NULL, (unsigned)threads);
+  atomic_int arrived = 0;
   for (int t = 0; t < threads; ++t) {
     jobs[t].calls = calls;
-    jobs[t].start = &start;
+    jobs[t].arrived = &arrived;
+    jobs[t].threads = threads;
     pthread_create(&tid[t], NULL, worker, &jobs[t]);
   }
   double t0 = 1e300, t1 = 0;
@@ -124,7 +131,6 @@ static double run_threads(int threads, long calls) {
     if (jobs[t].t1 > t1) t1 = jobs[t].t1;
     sink += jobs[t].sink;
   }
-  pthread_barrier_destroy(&start);
   if (sink == 12345.678f) /* practically never; keeps `sink` live */
     fprintf(stderr, "#");
   return threads * calls * flops_per_call() / (t1 - t0) / 1e9;

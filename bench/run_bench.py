@@ -328,97 +328,134 @@ def runs_for(ms, budget_ms, max_runs):
     return max(1, min(max_runs, int(budget_ms / max(ms, 1e-3))))
 
 
-def measure_case(args, case, threads, log):
-    """Alternating rounds of cnnc / PyTorch / oneDNN for one case at T threads."""
-    res = {"suite": case["suite"], "name": case["name"], "threads": threads,
-           "file": os.path.relpath(case["path"], REPO) if case["path"].startswith(REPO)
-           else os.path.basename(case["path"])}
-    # Probe cnnc once (compiles, and tells the per-run time and the MACs).
-    try:
-        probe = cnnc_round(args, case, threads, 1)
-        res["macs"] = probe.get("macs", 0)
-        res["model"] = probe.get("model")
-        cnnc_runs = runs_for(probe["min_ms"], args.round_ms, args.max_runs)
-    except EngineError as e:
-        res["cnnc_error"] = str(e)
-        log("    cnnc: %s" % e)
-        cnnc_runs = None
-    torch_case = None
-    try:
-        torch_case = TorchCase(case["path"])
-        torch.set_num_threads(threads)
-        res["torch_macs"] = torch_case.macs
-        if not res.get("macs"):
-            res["macs"] = torch_case.macs
-        torch_runs = runs_for(min(torch_case.time_runs(1) for _ in range(3)),
-                              args.round_ms, args.max_runs)
-        if args.check and "cnnc_error" not in res:
-            bad = torch_case.check(args, case, threads, args.workdir)
-            res["check"] = bad or "ok"
-            if bad:
-                log("    check: %s" % bad)
-    except Exception as e:  # noqa: BLE001  (any failure: report, go on)
-        res["torch_error"] = "%s: %s" % (type(e).__name__, e)
-        log("    pytorch: %s" % res["torch_error"])
-        torch_case = None
-    onednn_runs = None
-    if case["onednn"] and args.onednn:
-        try:
-            p = onednn_round(args, case, threads, 3)
-            res["onednn_impl"] = p.get("impl")
-            onednn_runs = runs_for(p["min_ms"], args.round_ms, args.max_runs)
-        except EngineError as e:
-            res["onednn_error"] = str(e)
-            log("    onednn: %s" % e)
+class CaseAtThreads:
+    """One case at one thread count: its probe, then one round at a time."""
 
-    unfused = case["suite"] == "models" and cnnc_runs
-    if case["suite"] == "models":
-        res.update(memory_figures(args, case))
-        res.update(compile_figures(args, case))
-    rounds = {"cnnc": [], "torch": [], "onednn": [], "unfused": [], "peak": []}
-    for _ in range(args.rounds):
-        if args.fma_peak_bin and cnnc_runs:
+    def __init__(self, args, case, threads, torch_case, log):
+        self.args, self.case, self.threads, self.log = args, case, threads, log
+        res = self.res = {
+            "suite": case["suite"], "name": case["name"], "threads": threads,
+            "file": os.path.relpath(case["path"], REPO) if case["path"].startswith(REPO)
+            else os.path.basename(case["path"])}
+        # Probe cnnc once (compiles, and tells the per-run time and the MACs).
+        try:
+            probe = cnnc_round(args, case, threads, 1)
+            res["macs"] = probe.get("macs", 0)
+            res["model"] = probe.get("model")
+            self.cnnc_runs = runs_for(probe["min_ms"], args.round_ms, args.max_runs)
+        except EngineError as e:
+            res["cnnc_error"] = str(e)
+            log("    cnnc: %s" % e)
+            self.cnnc_runs = None
+        self.torch_case = torch_case
+        if isinstance(torch_case, str):
+            res["torch_error"] = torch_case
+            self.torch_case = None
+        if self.torch_case:
+            try:
+                torch.set_num_threads(threads)
+                res["torch_macs"] = self.torch_case.macs
+                if not res.get("macs"):
+                    res["macs"] = self.torch_case.macs
+                self.torch_runs = runs_for(min(self.torch_case.time_runs(1) for _ in range(3)),
+                                           args.round_ms, args.max_runs)
+                if args.check and "cnnc_error" not in res:
+                    bad = self.torch_case.check(args, case, threads, args.workdir)
+                    res["check"] = bad or "ok"
+                    if bad:
+                        log("    check: %s" % bad)
+            except Exception as e:  # noqa: BLE001  (any failure: report, go on)
+                res["torch_error"] = "%s: %s" % (type(e).__name__, e)
+                log("    pytorch: %s" % res["torch_error"])
+                self.torch_case = None
+        self.onednn_runs = None
+        if case["onednn"] and args.onednn:
+            try:
+                p = onednn_round(args, case, threads, 3)
+                res["onednn_impl"] = p.get("impl")
+                self.onednn_runs = runs_for(p["min_ms"], args.round_ms, args.max_runs)
+            except EngineError as e:
+                res["onednn_error"] = str(e)
+                log("    onednn: %s" % e)
+        self.unfused = case["suite"] == "models" and self.cnnc_runs
+        if case["suite"] == "models":
+            res.update(memory_figures(args, case))
+            res.update(compile_figures(args, case))
+        self.rounds = {"cnnc": [], "torch": [], "onednn": [], "unfused": [], "peak": []}
+
+    def one_round(self):
+        """The FMA peak, cnnc (and unfused cnnc), PyTorch and oneDNN, once each."""
+        args, case, threads, res, rounds = (self.args, self.case, self.threads, self.res,
+                                            self.rounds)
+        if args.fma_peak_bin and self.cnnc_runs:
             try:
                 p = run_json([args.fma_peak_bin, "--threads", str(threads),
                               "--trials", "11", "--ms", "2", "--median"], timeout=60)
                 rounds["peak"].append(p["gflops_1t"] if threads == 1 else p["gflops_nt"])
             except (EngineError, KeyError):
                 pass
-        if cnnc_runs:
+        if self.cnnc_runs:
             try:
-                rounds["cnnc"].append(cnnc_round(args, case, threads, cnnc_runs)["median_ms"])
+                rounds["cnnc"].append(
+                    cnnc_round(args, case, threads, self.cnnc_runs)["median_ms"])
             except EngineError as e:
                 res["cnnc_error"] = str(e)
-                cnnc_runs = None
-        if unfused:
+                self.cnnc_runs = None
+        if self.unfused:
             try:
                 rounds["unfused"].append(cnnc_round(
-                    args, case, threads, cnnc_runs,
+                    args, case, threads, self.cnnc_runs,
                     ["--disable-pass=" + FUSION_PASSES])["median_ms"])
             except EngineError as e:
                 res["unfused_error"] = str(e)
-                unfused = False
-        if torch_case:
+                self.unfused = False
+        if self.torch_case:
             torch.set_num_threads(threads)
-            rounds["torch"].append(torch_case.time_runs(torch_runs, 4 * args.round_ms))
-        if onednn_runs:
+            rounds["torch"].append(self.torch_case.time_runs(self.torch_runs,
+                                                             4 * args.round_ms))
+        if self.onednn_runs:
             try:
                 rounds["onednn"].append(
-                    onednn_round(args, case, threads, onednn_runs)["median_ms"])
+                    onednn_round(args, case, threads, self.onednn_runs)["median_ms"])
             except EngineError as e:
                 res["onednn_error"] = str(e)
-                onednn_runs = None
-    res["runs_per_round"] = {"cnnc": cnnc_runs, "torch": torch_case and torch_runs,
-                             "onednn": onednn_runs}
-    res["round_medians_ms"] = rounds
-    peaks = rounds.pop("peak")
-    res["round_peak_gflops"] = statistics.median(peaks) if peaks else None
-    res["round_peaks_gflops"] = peaks
-    for k, v in rounds.items():
-        res[k + "_ms"] = statistics.median(v) if v else None
+                self.onednn_runs = None
 
-    add_derived(res, args.peak_1t)
-    return res
+    def finish(self):
+        res, rounds = self.res, self.rounds
+        res["runs_per_round"] = {"cnnc": self.cnnc_runs,
+                                 "torch": self.torch_case and self.torch_runs,
+                                 "onednn": self.onednn_runs}
+        res["round_medians_ms"] = rounds
+        peaks = rounds.pop("peak")
+        res["round_peak_gflops"] = statistics.median(peaks) if peaks else None
+        res["round_peaks_gflops"] = peaks
+        for k, v in rounds.items():
+            res[k + "_ms"] = statistics.median(v) if v else None
+        add_derived(res, self.args.peak_1t)
+        return res
+
+
+def measure_case(args, case, thread_counts, log):
+    """Alternating rounds of cnnc / PyTorch / oneDNN for one case, every
+    round at each thread count in turn (so that the thread counts' figures,
+    and their ratio, come from the same minutes). One result per count."""
+    try:
+        torch_case = TorchCase(case["path"])
+    except Exception as e:  # noqa: BLE001  (any failure: report, go on)
+        torch_case = "%s: %s" % (type(e).__name__, e)
+        log("    pytorch: %s" % torch_case)
+    states = [CaseAtThreads(args, case, t, torch_case, log) for t in thread_counts]
+    for _ in range(args.rounds):
+        for st in states:
+            st.one_round()
+    results = [st.finish() for st in states]
+    one = next((r for r in results if r["threads"] == 1), None)
+    for r in results:
+        r["speedup_vs_1t"] = (one["cnnc_ms"] / r["cnnc_ms"]
+                              if one and r is not one and one.get("cnnc_ms") and r.get("cnnc_ms")
+                              else None)
+    return results
 
 
 def add_derived(res, peak_1t):
@@ -460,7 +497,7 @@ def fmt_ms(v):
 
 COLUMNS = ["case", "T", "MMACs", "cnnc ms", "PyTorch ms", "oneDNN ms",
            "cnnc GFLOP/s", "cnnc %peak", "cnnc %peak rounds", "PyTorch %peak",
-           "cnnc/PyTorch", "cnnc/oneDNN", "steal %"]
+           "cnnc/PyTorch", "cnnc/oneDNN", "cnnc 1T/T", "steal %"]
 
 
 def table_rows(results):
@@ -478,7 +515,7 @@ def table_rows(results):
             fmt(r["cnnc_gflops"], ".2f"), fmt(r["cnnc_pct_peak"], ".1f"),
             fmt(r.get("cnnc_pct_round_peak"), ".1f"), fmt(r["torch_pct_peak"], ".1f"),
             fmt(r["cnnc_over_torch"], ".2f"), fmt(r["cnnc_over_onednn"], ".2f"),
-            fmt(r.get("steal_pct"), ".1f"),
+            fmt(r.get("speedup_vs_1t"), ".2f"), fmt(r.get("steal_pct"), ".1f"),
         ])
     return rows
 
@@ -743,17 +780,19 @@ def main():
     t_start = time.time()
     ticks_start = cpu_ticks()
     results = []
-    for t in threads:
-        for case in cases:
-            log("[T=%d] %s ..." % (t, case["name"]))
-            t0 = time.time()
-            ticks0 = cpu_ticks()
-            r = measure_case(args, case, t, log)
-            r["steal_pct"] = steal_pct(ticks0, cpu_ticks())
-            log("    cnnc %s ms, pytorch %s ms, onednn %s ms  (%.0f s, steal %s %%)"
-                % (fmt_ms(r["cnnc_ms"]), fmt_ms(r["torch_ms"]), fmt_ms(r["onednn_ms"]),
-                   time.time() - t0, fmt(r["steal_pct"], ".1f")))
-            results.append(r)
+    for case in cases:
+        log("[T=%s] %s ..." % ("/".join(map(str, threads)), case["name"]))
+        t0 = time.time()
+        ticks0 = cpu_ticks()
+        rs = measure_case(args, case, threads, log)
+        steal = steal_pct(ticks0, cpu_ticks())
+        for r in rs:
+            r["steal_pct"] = steal
+            log("    T=%d: cnnc %s ms, pytorch %s ms, onednn %s ms"
+                % (r["threads"], fmt_ms(r["cnnc_ms"]), fmt_ms(r["torch_ms"]),
+                   fmt_ms(r["onednn_ms"])))
+        log("    (%.0f s, steal %s %%)" % (time.time() - t0, fmt(steal, ".1f")))
+        results += rs
     if fma_peak:
         peak_info = measure_peak(peak_info)
     if peak_info:
