@@ -331,7 +331,7 @@ def runs_for(ms, budget_ms, max_runs):
 class CaseAtThreads:
     """One case at one thread count: its probe, then one round at a time."""
 
-    def __init__(self, args, case, threads, torch_case, log):
+    def __init__(self, args, case, threads, torch_case, torch_error, log):
         self.args, self.case, self.threads, self.log = args, case, threads, log
         res = self.res = {
             "suite": case["suite"], "name": case["name"], "threads": threads,
@@ -348,9 +348,8 @@ class CaseAtThreads:
             log("    cnnc: %s" % e)
             self.cnnc_runs = None
         self.torch_case = torch_case
-        if isinstance(torch_case, str):
-            res["torch_error"] = torch_case
-            self.torch_case = None
+        if torch_error:
+            res["torch_error"] = torch_error
         if self.torch_case:
             try:
                 torch.set_num_threads(threads)
@@ -440,12 +439,14 @@ def measure_case(args, case, thread_counts, log):
     """Alternating rounds of cnnc / PyTorch / oneDNN for one case, every
     round at each thread count in turn (so that the thread counts' figures,
     and their ratio, come from the same minutes). One result per count."""
+    torch_case, torch_error = None, None
     try:
         torch_case = TorchCase(case["path"])
     except Exception as e:  # noqa: BLE001  (any failure: report, go on)
-        torch_case = "%s: %s" % (type(e).__name__, e)
-        log("    pytorch: %s" % torch_case)
-    states = [CaseAtThreads(args, case, t, torch_case, log) for t in thread_counts]
+        torch_error = "%s: %s" % (type(e).__name__, e)
+        log("    pytorch: %s" % torch_error)
+    states = [CaseAtThreads(args, case, t, torch_case, torch_error, log)
+              for t in thread_counts]
     for _ in range(args.rounds):
         for st in states:
             st.one_round()

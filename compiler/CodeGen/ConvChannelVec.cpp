@@ -394,10 +394,7 @@ Error lowerConv2dChanVec(Kernel &k) {
         // last vector) zero.
         Value *bp = k.ptr(biasG, k.mul(k.add(v0, kk), VL));
         if (kk == rk - 1 && valid < VL) {
-          std::vector<Constant *> m;
-          for (int64_t l = 0; l < VL; ++l)
-            m.push_back(ConstantInt::getBool(b.getContext(), l < valid));
-          bv = b.CreateMaskedLoad(vecTy, bp, Align(4), ConstantVector::get(m),
+          bv = b.CreateMaskedLoad(vecTy, bp, Align(4), laneMask(b.getContext(), VL, 0, valid),
                                   ConstantFP::get(vecTy, 0.0));
         } else {
           bv = b.CreateAlignedLoad(vecTy, bp, Align(4));

@@ -122,9 +122,12 @@ struct DirectPlan {
   /// ... and runs every channel block over them (items are row blocks),
   /// when there are enough row blocks to share between threads.
   bool kbInner = false;
+  /// No shared input copy in scratch: the work items pack their groups,
+  /// copy their own rows or read the input in place.
+  bool noSharedCopy() const { return packGroups || inPlace || ownRows; }
   /// Floats of the input copy in scratch.
   int64_t copyFloats() const {
-    if (packGroups || inPlace || ownRows)
+    if (noSharedCopy())
       return 0;
     return grouped ? L.N * NG * L.C * GW : L.floats();
   }
@@ -289,7 +292,7 @@ Error lowerConv2dDirect(Kernel &k) {
            << (D.kbInner ? " and runs every channel block" : "") << "\n";
 
   // --- 1. padded, phase-split input copy (parallel over planes) ----------
-  if (packGroups || inPlace || ownRows) {
+  if (D.noSharedCopy()) {
     // Nothing to copy: the work items pack their groups or copy their own
     // rows, or read the input.
   } else if (grouped) {
@@ -430,12 +433,7 @@ Error lowerConv2dDirect(Kernel &k) {
       int64_t valid = VL;
       if (last && vv == rv - 1)
         valid = g.OW - (NV - 1) * VL;
-      if (valid == (int64_t)VL)
-        return nullptr;
-      std::vector<Constant *> m;
-      for (unsigned l = 0; l < VL; ++l)
-        m.push_back(ConstantInt::getBool(ctx, (int64_t)l < valid));
-      return ConstantVector::get(m);
+      return laneMask(ctx, VL, 0, valid);
     };
     // Accumulator init: bias or zero; the partial sums of earlier channel
     // blocks when the channels are split.
@@ -646,16 +644,11 @@ Error lowerConv2dDirect(Kernel &k) {
     const int64_t rows = D.ownRowsIn, pitch = L.rowPitch;
     Value *src = k.ptr(x, k.mul(k.add(k.mul(nIdx, g.C), k.mul(gIdx, g.Cg)), g.H * g.W));
     Value *r0 = k.add(k.mul(oh0, g.SH), -g.PH); // input row of buffer row 0
+    // Lane l is buffer column q0 + l (< pitch), input column q0 + l - PW.
     auto mask = [&](int64_t q0, bool load) -> Constant * {
-      std::vector<Constant *> m;
-      bool all = true;
-      for (int64_t l = 0; l < (int64_t)VL; ++l) {
-        int64_t q = q0 + l, col = q - g.PW;
-        bool on = q < pitch && (!load || (col >= 0 && col < g.W));
-        all = all && on;
-        m.push_back(ConstantInt::getBool(ctx, on));
-      }
-      return all ? nullptr : ConstantVector::get(m);
+      int64_t lo = load ? g.PW - q0 : 0;
+      int64_t hi = std::min(pitch - q0, load ? g.W + g.PW - q0 : pitch - q0);
+      return laneMask(ctx, VL, lo, hi);
     };
     auto store = [&](Value *v, Value *p, int64_t q0) {
       if (Constant *m = mask(q0, false))
@@ -811,8 +804,7 @@ Error lowerConv2dDirect(Kernel &k) {
   };
   // Captures: scratch, out (the conv output in scratch when a pooling is
   // fused), the residual operands, [the pooled output,] the channel block.
-  std::vector<Value *> captures{packGroups || inPlace || ownRows ? k.in[0] : k.scratch,
-                                convOut};
+  std::vector<Value *> captures{D.noSharedCopy() ? k.in[0] : k.scratch, convOut};
   for (size_t i = 1; i < n.operands.size(); ++i)
     captures.push_back(k.in[i]);
   if (poolPerBlock)

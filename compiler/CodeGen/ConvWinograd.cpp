@@ -240,12 +240,6 @@ Error lowerConv2dWinograd(Kernel &k) {
   // shuffles, m (masked) stores; every mask is a constant. (An element loop
   // did most of this before: rows of fewer than m*(VL+1) columns had no
   // whole vectors, a third of phases 0 and 1 for 64 -> 64 at 56x56.)
-  auto laneMask = [&](int64_t lo, int64_t hi) -> Constant * {
-    std::vector<Constant *> mb;
-    for (int64_t l = 0; l < VL; ++l)
-      mb.push_back(ConstantInt::getBool(ctx, l >= lo && l < hi));
-    return ConstantVector::get(mb);
-  };
   auto copyRow = [&](Value *srow, Value *drow) {
     Value *zeroV = ConstantFP::get(vecTy, 0.0);
     SmallVector<int, 64> cat2, pick;
@@ -258,24 +252,25 @@ Error lowerConv2dWinograd(Kernel &k) {
         int64_t lo = std::max<int64_t>(0, -c0), hi = std::min<int64_t>(VL, g.W - c0);
         if (hi <= lo)
           x[j] = zeroV;
-        else if (lo == 0 && hi == VL)
-          x[j] = vload(srow, k.i64(c0));
-        else // not inbounds: lane 0's address may lie outside the row
+        else if (Constant *mask = laneMask(ctx, VL, lo, hi))
+          // not inbounds: lane 0's address may lie outside the row
           x[j] = b.CreateMaskedLoad(vecTy, b.CreateGEP(f32, srow, k.i64(c0)), Align(4),
-                                    laneMask(lo, hi), zeroV);
+                                    mask, zeroV);
+        else
+          x[j] = vload(srow, k.i64(c0));
       }
       // The m vectors as two halves of 2 (m = 4) or 1 (m = 2).
       Value *lo = m == 4 ? b.CreateShuffleVector(x[0], x[1], cat2) : x[0];
       Value *hi = m == 4 ? b.CreateShuffleVector(x[2], x[3], cat2) : x[1];
-      int64_t valid = std::min<int64_t>(VL, P.PP - q0);
+      Constant *mask = laneMask(ctx, VL, 0, P.PP - q0);
       for (int64_t ph = 0; ph < m; ++ph) {
         pick.clear();
         for (int64_t e = 0; e < VL; ++e)
           pick.push_back(int(m * e + ph));
         Value *v = b.CreateShuffleVector(lo, hi, pick);
         Value *dst = k.ptr(drow, k.i64(ph * P.PP + q0));
-        if (valid < VL)
-          b.CreateMaskedStore(v, dst, Align(4), laneMask(0, valid));
+        if (mask)
+          b.CreateMaskedStore(v, dst, Align(4), mask);
         else
           b.CreateAlignedStore(v, dst, Align(4));
       }
@@ -479,13 +474,7 @@ Error lowerConv2dWinograd(Kernel &k) {
                   sh.push_back(int((f % m) * VL + f / m));
                 }
                 Value *v = b.CreateShuffleVector(yLo, yHi, sh);
-                Constant *mask = nullptr;
-                if (valid < VL) {
-                  std::vector<Constant *> mb;
-                  for (int64_t l = 0; l < VL; ++l)
-                    mb.push_back(ConstantInt::getBool(ctx, l < valid));
-                  mask = ConstantVector::get(mb);
-                }
+                Constant *mask = laneMask(ctx, VL, 0, valid);
                 Value *idx = k.add(rowIdx, k.add(colBase, mv * VL));
                 if (!n.epilogue.empty())
                   v = emitEpilogue(k, v, opPtrs, idx, mask);

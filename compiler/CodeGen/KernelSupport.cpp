@@ -188,6 +188,15 @@ Value *emitActivation(IRBuilder<> &b, Module &m, ir::OpKind kind,
   }
 }
 
+Constant *laneMask(LLVMContext &ctx, int64_t vl, int64_t lo, int64_t hi) {
+  if (lo <= 0 && hi >= vl)
+    return nullptr;
+  std::vector<Constant *> m;
+  for (int64_t l = 0; l < vl; ++l)
+    m.push_back(ConstantInt::getBool(ctx, l >= lo && l < hi));
+  return ConstantVector::get(m);
+}
+
 Value *emitEpilogue(Kernel &k, Value *v, ArrayRef<Value *> operandPtrs,
                     Value *idx, Constant *mask) {
   IRBuilder<> &b = k.b;

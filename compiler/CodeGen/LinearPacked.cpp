@@ -122,13 +122,7 @@ Error lowerLinearPacked(Kernel &k) {
         int64_t valid = VL;
         if (lastCol && j == ro - 1)
           valid = Out - (NVo - 1) * VL;
-        Constant *mask = nullptr;
-        if (valid != VL) {
-          std::vector<Constant *> m;
-          for (int64_t l = 0; l < VL; ++l)
-            m.push_back(ConstantInt::getBool(ctx, l < valid));
-          mask = ConstantVector::get(m);
-        }
+        Constant *mask = laneMask(ctx, VL, 0, valid);
         v = emitEpilogue(k, v, opPtrs, idx, mask);
         if (!mask)
           b.CreateAlignedStore(v, p, Align(4));

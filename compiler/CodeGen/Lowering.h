@@ -248,6 +248,9 @@ llvm::Value *emitActivation(llvm::IRBuilder<> &b, llvm::Module &m,
 llvm::Value *emitEpilogue(Kernel &k, llvm::Value *v,
                           llvm::ArrayRef<llvm::Value *> operandPtrs,
                           llvm::Value *idx, llvm::Constant *mask = nullptr);
+/// The constant mask of lanes [lo, hi) of a vl-lane vector (all false when
+/// the range is empty), or null when the range covers every lane.
+llvm::Constant *laneMask(llvm::LLVMContext &ctx, int64_t vl, int64_t lo, int64_t hi);
 /// SIMD description of a target machine's subtarget.
 VectorTarget vectorTargetOf(const llvm::TargetMachine &tm);
 /// `t` with modelWeightBytes set to the bytes of all of `g`'s parameters as
