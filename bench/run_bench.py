@@ -76,6 +76,8 @@ LAYERS = [
      "conv --ic 128 --ih 28 --oc 128 --k 3 --pad 1"),
     ("conv3x3 256->256 @14", "nn.Conv2d(256, 256, 3, padding=1)", (1, 256, 14, 14),
      "conv --ic 256 --ih 14 --oc 256 --k 3 --pad 1"),
+    ("conv5x5 64->192 @27", "nn.Conv2d(64, 192, 5, padding=2)", (1, 64, 27, 27),
+     "conv --ic 64 --ih 27 --oc 192 --k 5 --pad 2"),
     ("stem7x7/2 3->64 @224", "nn.Conv2d(3, 64, 7, stride=2, padding=3)", (1, 3, 224, 224),
      "conv --ic 3 --ih 224 --oc 64 --k 7 --stride 2 --pad 3"),
     ("conv1x1 256->64 @56", "nn.Conv2d(256, 64, 1)", (1, 256, 56, 56),
@@ -88,9 +90,10 @@ LAYERS = [
      "linear --in 512 --out 10"),
 ]
 
-# The 3x3 layers again with Winograd off (CNNC_WINOGRAD=0), so that the
+# The 3x3 and 5x5 layers again with Winograd off (CNNC_WINOGRAD=0), so that the
 # direct kernels' figures are reported next to Winograd's effective ones.
-DIRECT_VARIANTS = ["conv3x3 64->64 @56", "conv3x3 128->128 @28", "conv3x3 256->256 @14"]
+DIRECT_VARIANTS = ["conv3x3 64->64 @56", "conv3x3 128->128 @28", "conv3x3 256->256 @14",
+                   "conv5x5 64->192 @27"]
 
 # --quick runs these layers and only the seed model.
 QUICK_LAYERS = {"seed.conv1 3->10 k3 @130", "seed.pool1 max4/4 10@128",

@@ -163,23 +163,25 @@ ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t) {
 }
 
 bool winogradEligible(const ConvGeom &g) {
-  return g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 &&
-         g.DW == 1 && g.G == 1 && g.OH == g.H + 2 * g.PH - 2 &&
-         g.OW == g.W + 2 * g.PW - 2 && g.PH >= 0 && g.PW >= 0;
+  return (g.KH == 3 || g.KH == 5) && g.KW == g.KH && g.SH == 1 && g.SW == 1 &&
+         g.DH == 1 && g.DW == 1 && g.G == 1 && g.OH == g.H + 2 * g.PH - (g.KH - 1) &&
+         g.OW == g.W + 2 * g.PW - (g.KW - 1) && g.PH >= 0 && g.PW >= 0;
 }
 
 WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   const int64_t VL = t.width;
   WinogradPlan p;
   p.m = m;
-  p.a = m + 2;
+  p.r = g.KH;
+  p.a = m + p.r - 1;
   p.TH = ceilDiv(g.OH, m);
   p.TW = ceilDiv(g.OW, m);
   p.T = p.TH * p.TW;
   p.NG = ceilDiv(p.TW, VL);
   p.TWv = p.NG * VL;
-  p.PP = p.TWv + 1;
-  p.Hp = m * p.TH + 2;
+  // Tile column j of an input tile is phase j % m, entry j / m.
+  p.PP = p.TWv + (p.a - 1) / m;
+  p.Hp = m * p.TH + p.r - 1;
   p.NTV = ceilDiv(p.T, VL);
   p.Tp = std::max(p.NTV * VL, (p.TH - 1) * p.TW + p.TWv);
   const int64_t E = p.E();
@@ -248,11 +250,12 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   }
   double gemm = best - weights;
   // Transforms: ~36 loads, ~240 adds/FMAs, 36 stores (input) or 16 shuffled
-  // stores (output) per tile vector, at ~3 vector ops per cycle; F(2x2):
-  // 16 loads, ~48 adds, 16 stores (or 4 shuffled stores).
+  // stores (output) per tile vector, at ~3 vector ops per cycle; F(2x2,3x3):
+  // 16 loads, ~48 adds, 16 stores (or 4 shuffled stores). F(2x2,5x5) has
+  // F(4x4,3x3)'s 6x6 input transform and a 6x6 -> 2x2 output transform.
   double groups = double(g.N) * p.TH * p.NG;
-  double perGroup = m == 4 ? 100 : 30;
-  double inT = groups * g.C * perGroup, outT = groups * g.K * perGroup;
+  double perIn = p.a == 6 ? 100 : 30, perOut = p.a == 6 ? (m == 4 ? 100 : 50) : 30;
+  double inT = groups * g.C * perIn, outT = groups * g.K * perOut;
   double copy = double(p.pFloats) * 1.0;
   // P, V and M are each written once and read once by the next phase; from
   // L2, from this core's L3 share or from memory, by the bytes live
@@ -268,6 +271,8 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
 }
 
 WinogradPlan bestWinograd(const ConvGeom &g, const VectorTarget &t) {
+  if (g.KH == 5)
+    return planWinograd(g, t, 2);
   if (const char *e = getenv("CNNC_WINOGRAD_M"))
     if (*e == '2' || *e == '4')
       return planWinograd(g, t, *e - '0');

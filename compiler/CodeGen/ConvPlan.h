@@ -111,16 +111,17 @@ struct ConvInputLayout {
 };
 ConvInputLayout convInputLayout(const ConvGeom &g, unsigned vectorWidth);
 
-/// Winograd F(m x m, 3x3), m = 4 or 2, for 3x3 / stride-1 / dilation-1 /
-/// groups-1 convolutions (ConvWinograd.cpp): m x m output tiles, each from an
-/// a x a input tile (a = m + 2). Layouts (floats, per image):
+/// Winograd F(m x m, r x r) for r x r / stride-1 / dilation-1 / groups-1
+/// convolutions (ConvWinograd.cpp): F(4x4,3x3) or F(2x2,3x3) for 3x3
+/// kernels, F(2x2,5x5) for 5x5; m x m output tiles, each from an a x a
+/// input tile (a = m + r - 1). Layouts (floats, per image):
 ///   P: padded, m-phase-split input copy, C x Hp x m x PP (phase q holds
 ///      padded columns q, q+m, ...), so tile column vectors load contiguously;
 ///   V: transformed input, a*a x C x Tp (tiles flattened row-major, TW per
 ///      tile row, Tp >= T with room for the last vector's overhang);
 ///   M: a*a x K x Tp, the a*a GEMMs' results (aliases P, dead by then).
 struct WinogradPlan {
-  int64_t m, a;       ///< F(m x m, 3x3): output tile m, input tile a = m + 2
+  int64_t m, r, a;    ///< F(m x m, r x r): output tile m, input tile a = m + r - 1
   int64_t TH, TW, T;  ///< tile rows, tile columns, tiles per image
   int64_t NG, TWv;    ///< column vector groups per tile row, NG * VL
   int64_t PP, Hp;     ///< phase pitch and padded rows of P
@@ -134,11 +135,11 @@ struct WinogradPlan {
 };
 /// Whether the geometry can use the Winograd kernel at all.
 bool winogradEligible(const ConvGeom &g);
-/// Layout, register tile and cost of the Winograd kernel F(m x m, 3x3)
-/// (m = 4 or 2) for `g` on `t`.
+/// Layout, register tile and cost of the Winograd kernel F(m x m, r x r)
+/// (m = 4 or 2 for r = 3, m = 2 for r = 5; r = g.KH) for `g` on `t`.
 WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m);
-/// The cheaper of F(4x4,3x3) and F(2x2,3x3) by that estimate
-/// (CNNC_WINOGRAD_M=4|2 forces one).
+/// 3x3: the cheaper of F(4x4,3x3) and F(2x2,3x3) by that estimate
+/// (CNNC_WINOGRAD_M=4|2 forces one); 5x5: F(2x2,5x5).
 WinogradPlan bestWinograd(const ConvGeom &g, const VectorTarget &t);
 
 } // namespace cnnc::codegen

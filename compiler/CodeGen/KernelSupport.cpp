@@ -109,8 +109,8 @@ VectorTarget vectorTargetOf(const TargetMachine &tm) {
 
 VectorTarget withModelWeights(VectorTarget t, const ir::Graph &g) {
   // The weights as packed: a conv the Winograd kernel would take while its
-  // weights stay cached (modelWeightBytes 0) holds 36 instead of 9 floats
-  // per 3x3 filter.
+  // weights stay cached (modelWeightBytes 0) holds 36 floats per 3x3 (9)
+  // or 5x5 (25) filter.
   VectorTarget cached = t;
   cached.modelWeightBytes = 0;
   double bytes = 0;
@@ -118,8 +118,10 @@ VectorTarget withModelWeights(VectorTarget t, const ir::Graph &g) {
     for (const ir::Param &p : n->params)
       bytes += double(ir::numElements(p.shape)) * 4;
     const ir::Param *w = n->param("weight");
-    if (w && n->kind == ir::OpKind::Conv2d && winogradChosen(*n, cached))
-      bytes += 3.0 * double(ir::numElements(w->shape)) * 4;
+    if (w && n->kind == ir::OpKind::Conv2d && w->shape.size() == 4 &&
+        winogradChosen(*n, cached))
+      bytes += (36.0 / double(w->shape[2] * w->shape[3]) - 1) *
+               double(ir::numElements(w->shape)) * 4;
   }
   t.modelWeightBytes = bytes;
   return t;
