@@ -30,6 +30,10 @@ constexpr double kStreamBytesPerCycle = 8.0;
 constexpr double kMemoryBytesPerCycle = 3.0;
 /// Bytes per cycle one core's loads get from L2.
 constexpr double kL2BytesPerCycle = 32.0;
+/// Largest per-item buffers (P, V and M of its tile rows) of a fused
+/// Winograd convolution that CNNC_WINOGRAD_FUSED=1 may force (they are on
+/// the worker's stack); the cost model considers up to 1/8 of L2.
+constexpr double kMaxForcedFusedItemBytes = 1024 * 1024;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -185,6 +189,8 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   p.NTV = ceilDiv(p.T, VL);
   p.Tp = std::max(p.NTV * VL, (p.TH - 1) * p.TW + p.TWv);
   const int64_t E = p.E();
+  p.Cin = g.C;
+  p.Kout = g.K;
   p.pFloats = g.N * g.C * p.Hp * m * p.PP;
   p.vFloats = g.N * E * g.C * p.Tp;
   p.mFloats = g.N * E * g.K * p.Tp;
@@ -214,33 +220,46 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   const double beyondL2 = std::max(0.0, uBytes - double(t.l2Bytes));
   const double uCycles = g.N * beyondL2 /
                          (weightsStayCached(t) ? kStreamBytesPerCycle : kMemoryBytesPerCycle);
-  double best = -1, weights = 0;
-  p.RK = p.RT = 1;
-  for (int64_t rk = 1; rk <= std::min<int64_t>(g.K, 16); ++rk)
-    for (int64_t rt = 1; rt <= p.NTV; ++rt) {
-      if (rk * rt + std::min(rk, rt) + spare > int64_t(t.numRegs))
-        break;
-      int64_t kFull = g.K / rk, kRem = g.K % rk;
-      int64_t tFull = p.NTV / rt, tRem = p.NTV % rt;
-      double c = 0;
-      for (int ki = 0; ki < 2; ++ki)
-        for (int ti = 0; ti < 2; ++ti) {
-          int64_t kn = ki ? (kRem ? 1 : 0) : kFull, kt = ki ? kRem : rk;
-          int64_t tn = ti ? (tRem ? 1 : 0) : tFull, tt = ti ? tRem : rt;
-          if (kn > 0 && tn > 0)
-            c += double(kn * tn) *
-                 (g.C * gemmStep(kt, tt) + 2.0 * kt * tt + 8);
+  // The best register tile for GEMMs over `tv` tile vectors, run `reps`
+  // times per image (once, or per tile row when fused), `wGroup` cycles of
+  // weight reads per group of tile vectors: {cycles, weight cycles, rk, rt}.
+  struct Tile {
+    double cycles = -1, weights = 0;
+    int64_t rk = 1, rt = 1;
+  };
+  auto searchTile = [&](int64_t tv, int64_t reps, double wGroup) {
+    Tile best;
+    for (int64_t rk = 1; rk <= std::min<int64_t>(g.K, 16); ++rk)
+      for (int64_t rt = 1; rt <= tv; ++rt) {
+        if (rk * rt + std::min(rk, rt) + spare > int64_t(t.numRegs))
+          break;
+        int64_t kFull = g.K / rk, kRem = g.K % rk;
+        int64_t tFull = tv / rt, tRem = tv % rt;
+        double c = 0;
+        for (int ki = 0; ki < 2; ++ki)
+          for (int ti = 0; ti < 2; ++ti) {
+            int64_t kn = ki ? (kRem ? 1 : 0) : kFull, kt = ki ? kRem : rk;
+            int64_t tn = ti ? (tRem ? 1 : 0) : tFull, tt = ti ? tRem : rt;
+            if (kn > 0 && tn > 0)
+              c += double(kn * tn) *
+                   (g.C * gemmStep(kt, tt) + 2.0 * kt * tt + 8);
+          }
+        double w = wGroup * double(reps * ceilDiv(tv, rt));
+        c = c * E * g.N * reps + w;
+        if (best.cycles < 0 || c < best.cycles * 0.999 ||
+            (c <= best.cycles * 1.001 && rk * rt > best.rk * best.rt)) {
+          best.cycles = c;
+          best.weights = w;
+          best.rk = rk;
+          best.rt = rt;
         }
-      double w = uCycles * double(ceilDiv(p.NTV, rt));
-      c = c * E * g.N + w;
-      if (best < 0 || c < best * 0.999 ||
-          (c <= best * 1.001 && rk * rt > p.RK * p.RT)) {
-        best = c;
-        weights = w;
-        p.RK = rk;
-        p.RT = rt;
       }
-    }
+    return best;
+  };
+  Tile global = searchTile(p.NTV, 1, uCycles);
+  double best = global.cycles, weights = global.weights;
+  p.RK = global.rk;
+  p.RT = global.rt;
   if (const char *e = getenv("CNNC_WINOGRAD_TILE")) { // experiments: RK,RT
     int rk = 0, rt = 0;
     if (sscanf(e, "%d,%d", &rk, &rt) == 2 && rk > 0 && rt > 0 && rt <= p.NTV) {
@@ -267,6 +286,49 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   double traffic =
       double(p.pFloats + p.vFloats + p.mFloats) * 4 * 2 / bytesPerCycle;
   p.cost = gemm + inT + outT + copy + traffic + weights;
+  p.fused = false;
+  p.TR = 1;
+  // Fused (one item per TR tile rows, TR dividing TH): no P/V/M traffic
+  // beyond the item's buffers, but the transformed weights are read once per
+  // item (from L2) and a GEMM group spans the item's TR * NG tile vectors
+  // only. Only where the buffers stay within 1/8 of L2 and the weights
+  // within half of it (measured, the seed's conv2, 10 -> 20 at 32x32, 1
+  // thread, medians of 9 alternating rounds: direct 0.076 ms, three-loop
+  // F(2x2,5x5) 0.064, fused with 1 / 2 / 4 / 8 / 16 tile rows per item
+  // 0.058 / 0.045 / 0.049 / 0.056 / 0.059; 78 / 150 / 294 / 582 / 1158 KB
+  // of buffers).
+  const char *force = getenv("CNNC_WINOGRAD_FUSED"); // experiments: 0|1
+  if (force && *force == '0')
+    return p;
+  const bool forced = force && *force == '1';
+  const char *rowsEnv = getenv("CNNC_WINOGRAD_ROWS"); // experiments: TR
+  int64_t wantTR = rowsEnv ? atoi(rowsEnv) : 0;
+  if (wantTR <= 0 || p.TH % wantTR)
+    wantTR = 0; // only a divisor of the tile rows
+  WinogradPlan fusedPlan = p;
+  double fusedBest = -1;
+  for (int64_t tr = 1; tr <= p.TH; ++tr) {
+    WinogradPlan f = p;
+    f.TR = tr;
+    const double itemBytes = double(f.plFloats() + f.vlFloats() + f.mlFloats()) * 4;
+    if (p.TH % tr || (wantTR > 0 && tr != wantTR) ||
+        itemBytes > (forced ? kMaxForcedFusedItemBytes : double(t.l2Bytes) / 8) ||
+        (!forced && uBytes > t.l2Bytes / 2))
+      continue;
+    const int64_t items = g.N * p.TH / tr;
+    Tile row = searchTile(tr * p.NG, p.TH / tr, uBytes / kL2BytesPerCycle / (tr * p.NG));
+    double c = row.cycles + inT + outT + double(items) * g.C * f.plRows() * m * p.PP * 0.5;
+    if (fusedBest < 0 || c < fusedBest) {
+      fusedBest = c;
+      f.RK = row.rk;
+      f.RT = row.rt;
+      f.fused = true;
+      f.cost = c;
+      fusedPlan = f;
+    }
+  }
+  if (fusedBest >= 0 && (fusedBest < p.cost || forced))
+    p = fusedPlan;
   return p;
 }
 

@@ -120,6 +120,12 @@ ConvInputLayout convInputLayout(const ConvGeom &g, unsigned vectorWidth);
 ///   V: transformed input, a*a x C x Tp (tiles flattened row-major, TW per
 ///      tile row, Tp >= T with room for the last vector's overhang);
 ///   M: a*a x K x Tp, the a*a GEMMs' results (aliases P, dead by then).
+/// Small layers run fused instead: one work item per (image, block of TR
+/// tile rows) copies, transforms, multiplies and transforms back those rows
+/// alone, with its P ([C][PR][m][PP], PR = TR*m + a - m padded rows), V
+/// ([a*a][C][TR*TWv]) and M ([a*a][K][TR*TWv]) in stack buffers of the
+/// worker, so nothing goes through scratch and there is one parallel loop
+/// instead of three.
 struct WinogradPlan {
   int64_t m, r, a;    ///< F(m x m, r x r): output tile m, input tile a = m + r - 1
   int64_t TH, TW, T;  ///< tile rows, tile columns, tiles per image
@@ -128,7 +134,15 @@ struct WinogradPlan {
   int64_t NTV, Tp;    ///< tile vectors per image; tile pitch of V and M
   int64_t RK, RT;     ///< GEMM register tile: output channels x tile vectors
   double cost;        ///< estimated cycles for the whole conv
+  bool fused;         ///< one item per TR tile rows, buffers on the stack
+  int64_t TR;         ///< fused: tile rows per item (divides TH)
   int64_t pFloats, vFloats, mFloats;
+  /// The fused schedule's per-item buffers (P, V, M of TR tile rows).
+  int64_t plRows() const { return TR * m + a - m; }
+  int64_t plFloats() const { return Cin * plRows() * m * PP; }
+  int64_t vlFloats() const { return a * a * Cin * TR * TWv; }
+  int64_t mlFloats() const { return a * a * Kout * TR * TWv; }
+  int64_t Cin, Kout;
   int64_t E() const { return a * a; } ///< transform elements (GEMMs)
   int64_t vOffset() const { return (std::max(pFloats, mFloats) + 15) / 16 * 16; }
   int64_t scratchFloats() const { return vOffset() + vFloats; }

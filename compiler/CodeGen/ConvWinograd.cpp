@@ -154,7 +154,8 @@ int64_t winogradScratchBytes(const ir::Node &n, const VectorTarget &t) {
   ConvGeom g;
   if (!geomOf(n, g))
     return 0;
-  return bestWinograd(g, t).scratchFloats() * 4;
+  WinogradPlan p = bestWinograd(g, t);
+  return p.fused ? 0 : p.scratchFloats() * 4;
 }
 
 Error lowerConv2dWinograd(Kernel &k) {
@@ -174,6 +175,7 @@ Error lowerConv2dWinograd(Kernel &k) {
     errs() << "conv " << n.name << ": winograd F(" << m << "x" << m << "," << R << "x" << R
            << ") VL " << VL
            << " tiles " << P.TH << "x" << P.TW << " RK " << RK << " RT " << RT
+           << (P.fused ? " fused, " + std::to_string(P.TR) + " tile rows per item" : "")
            << " est " << P.cost << " cycles (direct "
            << chooseConvTile(g, k.vec).cost << ")\n";
 
@@ -251,6 +253,17 @@ Error lowerConv2dWinograd(Kernel &k) {
     return acc ? acc : ConstantFP::get(vecTy, 0.0);
   };
 
+  // out (rows x a) = mat (rows x a) * x (a x a), zero terms dropped.
+  auto leftMul = [&](const double (*mat)[6], int rows, Value *const (*x)[6], Value *(*out)[6]) {
+    for (int i = 0; i < rows; ++i)
+      for (int j = 0; j < a; ++j) {
+        Value *col[6];
+        for (int r = 0; r < a; ++r)
+          col[r] = x[r][j];
+        out[i][j] = lin(mat[i], ArrayRef<Value *>(col, a));
+      }
+  };
+
   const int64_t rowPitch = m * P.PP, plane = P.Hp * rowPitch;
   const int64_t vOff = P.vOffset();
 
@@ -316,7 +329,225 @@ Error lowerConv2dWinograd(Kernel &k) {
     });
   };
 
-  // --- 1. input transform of plane p, from its copy ----------------------
+  // --- 1. input transform of one vector group (VL tiles of a tile row):
+  // `src` at the group's first padded row, phase 0; `dst` at the group's
+  // first tile of transform element 0, element xi xiPitch floats on.
+  auto transformGroup = [&](Value *src, Value *dst, int64_t xiPitch) {
+    Value *d[6][6];
+    for (int r = 0; r < a; ++r)
+      for (int j = 0; j < a; ++j)
+        d[r][j] = vload(src, k.i64(r * rowPitch + (j % m) * P.PP + j / m));
+    Value *t[6][6];
+    leftMul(W.BT, a, d, t);
+    for (int i = 0; i < a; ++i)
+      for (int j = 0; j < a; ++j)
+        vstore(lin(W.BT[j], ArrayRef<Value *>(t[i], a)), dst, k.i64((i * a + j) * xiPitch));
+  };
+
+  // --- 2. GEMM register tiles: rk channels from k0 x rt tile vectors from
+  // t0, V's and M's rows (a channel's tiles) `pitch` floats apart.
+  Function *fmuladd = Intrinsic::getDeclaration(&k.m, Intrinsic::fmuladd, {vecTy});
+  auto tile = [&](Value *vX, Value *uBlk, Value *mX, Value *k0, int64_t rk, Value *t0,
+                  int64_t rt, int64_t pitch) {
+    std::vector<Value *> init(rk * rt, ConstantFP::get(vecTy, 0.0));
+    Value *vT = k.ptr(vX, t0);
+    std::vector<Value *> acc = forLoopMulti(
+        b, k.i64(0), k.i64(C), init,
+        [&](Value *c, ArrayRef<Value *> a) {
+          std::vector<Value *> r(a.begin(), a.end());
+          Value *vc = k.ptr(vT, k.mul(c, pitch));
+          Value *uc = k.ptr(uBlk, k.mul(c, rk));
+          auto xload = [&](int64_t j) {
+            return b.CreateAlignedLoad(vecTy, k.ptr(vc, k.i64(j * VL)), Align(4));
+          };
+          auto wload = [&](int64_t kk) {
+            Value *s = b.CreateAlignedLoad(f32, k.ptr(uc, k.i64(kk)), Align(4));
+            return b.CreateVectorSplat(VL, s);
+          };
+          emitOuterProductFma(b, fmuladd, rk, rt, xload, wload, r);
+          return r;
+        },
+        /*knownNonEmpty=*/true);
+    for (int64_t kk = 0; kk < rk; ++kk)
+      for (int64_t j = 0; j < rt; ++j)
+        vstore(acc[kk * rt + j], mX, k.add(k.mul(k.add(k0, kk), pitch), k.add(t0, j * VL)));
+  };
+  // One transform element's GEMM over `ntv` tile vectors: for each group of
+  // RT tile vectors (C x RT vectors of V, kept in L1) every channel block in
+  // turn (C x RK of U each).
+  const int64_t kFull = K / RK, kRem = K % RK;
+  auto gemm = [&](Value *vX, Value *uX, Value *mX, int64_t ntv, int64_t pitch) {
+    auto tileGroup = [&](Value *t0, int64_t rt) {
+      if (kFull > 0)
+        forLoop(b, 0, kFull, [&](Value *kb) {
+          Value *k0 = k.mul(kb, RK);
+          tile(vX, k.ptr(uX, k.mul(k0, C)), mX, k0, RK, t0, rt, pitch);
+        });
+      if (kRem)
+        tile(vX, k.ptr(uX, k.i64(kFull * RK * C)), mX, k.i64(kFull * RK), kRem, t0, rt,
+             pitch);
+    };
+    int64_t full = ntv / RT, rem = ntv % RT;
+    if (full > 0)
+      forLoop(b, 0, full, [&](Value *gi) { tileGroup(k.mul(gi, RT * VL), RT); });
+    if (rem)
+      tileGroup(k.i64(full * RT * VL), rem);
+  };
+
+  // --- 3. output transform of one vector group of output channel plane
+  // `outPlane` (flat index of its first element): `mBase` at the group's
+  // first tile of element 0, element xi xiPitch floats on; tile row tr,
+  // tiles [tg*VL, tg*VL+VL), `rows` valid output rows; lastGroup marks the
+  // row's last group (static column masks). Bias, epilogue, store.
+  // With a fused pooling the conv output goes to the end of the scratch
+  // and is pooled afterwards (ConvPool.cpp).
+  auto outputGroup = [&](Value *mBase, int64_t xiPitch, Value *outPlane, Value *bias,
+                         ArrayRef<Value *> opPtrs, Value *convOut, Value *tr, Value *tg,
+                         int64_t rows, bool lastGroup) {
+    Value *mm[6][6];
+    for (int i = 0; i < a; ++i)
+      for (int j = 0; j < a; ++j)
+        mm[i][j] = vload(mBase, k.i64((i * a + j) * xiPitch));
+    Value *s[4][6];
+    leftMul(W.AT, m, mm, s);
+    Value *colBase = k.mul(tg, m * VL);
+    SmallVector<int, 64> cat2;
+    for (int64_t e = 0; e < 2 * VL; ++e)
+      cat2.push_back(int(e));
+    for (int64_t i = 0; i < rows; ++i) {
+      Value *y[4];
+      for (int j = 0; j < m; ++j)
+        y[j] = b.CreateFAdd(lin(W.AT[j], ArrayRef<Value *>(s[i], a)), bias);
+      // Interleave: output vector mv, lane e is column
+      // m*tg*VL + mv*VL + e = tile (mv*VL+e)/m, column (mv*VL+e)%m,
+      // lane (f%m)*VL + f/m of the m vectors y side by side (as two
+      // halves: 2 + 2 vectors for m = 4, 1 + 1 for m = 2).
+      Value *yLo = m == 4 ? b.CreateShuffleVector(y[0], y[1], cat2) : y[0];
+      Value *yHi = m == 4 ? b.CreateShuffleVector(y[2], y[3], cat2) : y[1];
+      Value *rowIdx = k.add(outPlane, k.mul(k.add(k.mul(tr, m), k.i64(i)), g.OW));
+      for (int64_t mv = 0; mv < m; ++mv) {
+        int64_t valid = VL;
+        if (lastGroup) {
+          valid = g.OW - (m * (P.NG - 1) * VL + mv * VL);
+          if (valid <= 0)
+            break;
+          valid = std::min<int64_t>(valid, VL);
+        }
+        SmallVector<int, 16> sh;
+        for (int64_t e = 0; e < VL; ++e) {
+          int64_t f = mv * VL + e;
+          sh.push_back(int((f % m) * VL + f / m));
+        }
+        Value *v = b.CreateShuffleVector(yLo, yHi, sh);
+        Constant *mask = laneMask(ctx, VL, 0, valid);
+        Value *idx = k.add(rowIdx, k.add(colBase, mv * VL));
+        if (!n.epilogue.empty())
+          v = emitEpilogue(k, v, opPtrs, idx, mask);
+        Value *ptr = k.ptr(convOut, idx);
+        if (mask)
+          b.CreateMaskedStore(v, ptr, Align(4), mask);
+        else
+          b.CreateAlignedStore(v, ptr, Align(4));
+      }
+    }
+  };
+  // A tile row's groups, the last one with its column masks.
+  auto forGroups = [&](function_ref<void(Value *, bool)> body) {
+    if (P.NG > 1)
+      forLoop(b, 0, P.NG - 1, [&](Value *tg) { body(tg, false); });
+    body(k.i64(P.NG - 1), true);
+  };
+  auto biasOf = [&](Value *kIdx) -> Value * {
+    if (!biasG)
+      return ConstantFP::get(vecTy, 0.0);
+    return b.CreateVectorSplat(VL, b.CreateAlignedLoad(f32, k.ptr(biasG, kIdx), Align(4)));
+  };
+  Value *convOut = n.pooling() ? convOutputInScratch(k) : k.out;
+  std::vector<Value *> captures{k.in[0], k.scratch, convOut};
+  for (size_t i = 1; i < n.operands.size(); ++i)
+    captures.push_back(k.in[i]);
+  // The residual operands among the captures (index 0 unused).
+  auto operandPtrs = [&](ArrayRef<Value *> caps) {
+    std::vector<Value *> ptrs(n.operands.size(), nullptr);
+    for (size_t i = 1; i < n.operands.size(); ++i)
+      ptrs[i] = caps[2 + i];
+    return ptrs;
+  };
+
+  if (P.fused) {
+    // One item per (image, block of TR tile rows), its P, V and M in
+    // buffers of the worker (the outlined function's entry block).
+    const int64_t TR = P.TR, NB = P.TH / TR, PR = P.plRows();
+    const int64_t tPitch = TR * P.TWv; // a channel's tiles in V and M
+    emitParallelFor(k, N * NB, captures, P.cost, [&](ArrayRef<Value *> caps, Value *item) {
+      Function *f = b.GetInsertBlock()->getParent();
+      IRBuilder<> eb(&f->getEntryBlock(), f->getEntryBlock().begin());
+      auto buffer = [&](int64_t floats) {
+        AllocaInst *buf = eb.CreateAlloca(ArrayType::get(f32, floats));
+        buf->setAlignment(Align(64));
+        return buf;
+      };
+      Value *pl = buffer(P.plFloats()), *vl = buffer(P.vlFloats()), *ml = buffer(P.mlFloats());
+      Value *nIdx = b.CreateUDiv(item, k.i64(NB));
+      Value *tr0 = k.mul(b.CreateURem(item, k.i64(NB)), TR); // first tile row
+      // Copy padded rows tr0*m .. tr0*m + PR - 1 of every channel,
+      // phase-split, then transform them.
+      forLoop(b, 0, C, [&](Value *c) {
+        Value *src = k.ptr(caps[0], k.mul(k.add(k.mul(nIdx, C), c), g.H * g.W));
+        Value *pc = k.ptr(pl, k.mul(c, PR * rowPitch));
+        forLoop(b, 0, PR, [&](Value *r) {
+          Value *ih = k.add(k.add(k.mul(tr0, m), r), -g.PH);
+          Value *drow = k.ptr(pc, k.mul(r, rowPitch));
+          Value *inside = b.CreateAnd(b.CreateICmpSGE(ih, k.i64(0)),
+                                      b.CreateICmpSLT(ih, k.i64(g.H)));
+          ifElse(
+              b, inside, [&] { copyRow(k.ptr(src, k.mul(ih, g.W)), drow); },
+              [&] { b.CreateMemSet(drow, b.getInt8(0), rowPitch * 4, MaybeAlign(4)); });
+        });
+        forLoop(b, 0, TR, [&](Value *t) {
+          forGroups([&](Value *tg, bool) {
+            transformGroup(k.ptr(pc, k.add(k.mul(t, m * rowPitch), k.mul(tg, VL))),
+                           k.ptr(vl, k.add(k.add(k.mul(c, tPitch), k.mul(t, P.TWv)),
+                                           k.mul(tg, VL))),
+                           C * tPitch);
+          });
+        });
+      });
+      forLoop(b, 0, E, [&](Value *xi) {
+        gemm(k.ptr(vl, k.mul(xi, C * tPitch)), k.ptr(uPacked, k.mul(xi, K * C)),
+             k.ptr(ml, k.mul(xi, K * tPitch)), TR * P.NG, tPitch);
+      });
+      std::vector<Value *> ops = operandPtrs(caps);
+      const int64_t lastRows = g.OH - m * (P.TH - 1); // the last tile row's
+      forLoop(b, 0, K, [&](Value *kIdx) {
+        Value *outPlane = k.mul(k.add(k.mul(nIdx, K), kIdx), g.OH * g.OW);
+        Value *bias = biasOf(kIdx);
+        forLoop(b, 0, TR, [&](Value *t) {
+          Value *tr = k.add(tr0, t);
+          auto outRow = [&](int64_t nrows) {
+            forGroups([&](Value *tg, bool last) {
+              outputGroup(k.ptr(ml, k.add(k.add(k.mul(kIdx, tPitch), k.mul(t, P.TWv)),
+                                          k.mul(tg, VL))),
+                          K * tPitch, outPlane, bias, ops, caps[2], tr, tg, nrows, last);
+            });
+          };
+          if (lastRows == m)
+            outRow(m);
+          else
+            ifElse(
+                b, b.CreateICmpEQ(tr, k.i64(P.TH - 1)), [&] { outRow(lastRows); },
+                [&] { outRow(m); });
+        });
+      });
+    });
+    if (n.pooling())
+      emitPoolAfterConv(k, convOut);
+    return Error::success();
+  }
+
+  // --- 0 + 1: copy and transform, in one parallel loop over planes: each
+  // plane's copy is transformed right away, while it is still in L1, and
+  // the two phases share one barrier.
   auto transformPlane = [&](Value *scratch, Value *p) {
     Value *nIdx = b.CreateUDiv(p, k.i64(C));
     Value *cIdx = b.CreateURem(p, k.i64(C));
@@ -326,32 +557,11 @@ Error lowerConv2dWinograd(Kernel &k) {
         scratch, k.add(k.mul(k.add(k.mul(k.mul(nIdx, E), C), cIdx), Tp), vOff));
     forLoop(b, 0, P.TH, [&](Value *tr) {
       forLoop(b, 0, P.NG, [&](Value *tg) {
-        Value *base = k.ptr(src, k.add(k.mul(tr, m * rowPitch), k.mul(tg, VL)));
-        Value *d[6][6];
-        for (int r = 0; r < a; ++r)
-          for (int j = 0; j < a; ++j)
-            d[r][j] = vload(base, k.i64(r * rowPitch + (j % m) * P.PP + j / m));
-        Value *t[6][6];
-        for (int i = 0; i < a; ++i)
-          for (int j = 0; j < a; ++j) {
-            Value *col[6];
-            for (int r = 0; r < a; ++r)
-              col[r] = d[r][j];
-            t[i][j] = lin(W.BT[i], ArrayRef<Value *>(col, a));
-          }
-        Value *tOff = k.add(k.mul(tr, P.TW), k.mul(tg, VL));
-        for (int i = 0; i < a; ++i)
-          for (int j = 0; j < a; ++j) {
-            Value *v = lin(W.BT[j], ArrayRef<Value *>(t[i], a));
-            vstore(v, dst, k.add(tOff, (i * a + j) * C * Tp));
-          }
+        transformGroup(k.ptr(src, k.add(k.mul(tr, m * rowPitch), k.mul(tg, VL))),
+                       k.ptr(dst, k.add(k.mul(tr, P.TW), k.mul(tg, VL))), C * Tp);
       });
     });
   };
-
-  // Phases 0 and 1 in one parallel loop over planes: each plane's copy is
-  // transformed right away, while it is still in L1, and the two phases
-  // share one barrier.
   emitParallelFor(
       k, N * C, {k.in[0], k.scratch},
       double(N * C) * (plane + P.TH * P.NG * 100),
@@ -360,166 +570,38 @@ Error lowerConv2dWinograd(Kernel &k) {
         transformPlane(caps[1], p);
       });
 
-  // --- 2. the a*a GEMMs --------------------------------------------------
-  {
-    Function *fmuladd =
-        Intrinsic::getDeclaration(&k.m, Intrinsic::fmuladd, {vecTy});
-    // rk channels from k0 x rt tile vectors from t0.
-    auto tile = [&](Value *vX, Value *uBlk, Value *mX, Value *k0, int64_t rk,
-                    Value *t0, int64_t rt) {
-      std::vector<Value *> init(rk * rt, ConstantFP::get(vecTy, 0.0));
-      Value *vT = k.ptr(vX, t0);
-      std::vector<Value *> acc = forLoopMulti(
-          b, k.i64(0), k.i64(C), init,
-          [&](Value *c, ArrayRef<Value *> a) {
-            std::vector<Value *> r(a.begin(), a.end());
-            Value *vc = k.ptr(vT, k.mul(c, Tp));
-            Value *uc = k.ptr(uBlk, k.mul(c, rk));
-            auto xload = [&](int64_t j) {
-              return b.CreateAlignedLoad(vecTy, k.ptr(vc, k.i64(j * VL)), Align(4));
-            };
-            auto wload = [&](int64_t kk) {
-              Value *s =
-                  b.CreateAlignedLoad(f32, k.ptr(uc, k.i64(kk)), Align(4));
-              return b.CreateVectorSplat(VL, s);
-            };
-            emitOuterProductFma(b, fmuladd, rk, rt, xload, wload, r);
-            return r;
-          },
-          /*knownNonEmpty=*/true);
-      for (int64_t kk = 0; kk < rk; ++kk)
-        for (int64_t j = 0; j < rt; ++j)
-          vstore(acc[kk * rt + j], mX,
-                 k.add(k.mul(k.add(k0, kk), Tp), k.add(t0, j * VL)));
-    };
-    // One item per (image, transform element): for each group of RT tile
-    // vectors (C x RT vectors of V, kept in L1) every channel block in turn
-    // (C x RK of U each).
-    const int64_t kFull = K / RK, kRem = K % RK;
-    auto tileGroup = [&](Value *vX, Value *uX, Value *mX, Value *t0,
-                         int64_t rt) {
-      if (kFull > 0)
-        forLoop(b, 0, kFull, [&](Value *kb) {
-          Value *k0 = k.mul(kb, RK);
-          tile(vX, k.ptr(uX, k.mul(k0, C)), mX, k0, RK, t0, rt);
-        });
-      if (kRem)
-        tile(vX, k.ptr(uX, k.i64(kFull * RK * C)), mX, k.i64(kFull * RK), kRem, t0,
-             rt);
-    };
-    emitParallelFor(
-        k, N * E, {k.scratch}, P.cost * 0.8,
-        [&](ArrayRef<Value *> caps, Value *t) { // t = n*E + xi
-          Value *xi = b.CreateURem(t, k.i64(E));
-          Value *vX = k.ptr(caps[0], k.add(k.mul(t, C * Tp), vOff));
-          Value *mX = k.ptr(caps[0], k.mul(t, K * Tp));
-          Value *uX = k.ptr(uPacked, k.mul(xi, K * C));
-          int64_t full = P.NTV / RT, rem = P.NTV % RT;
-          if (full > 0)
-            forLoop(b, 0, full, [&](Value *gi) {
-              tileGroup(vX, uX, mX, k.mul(gi, RT * VL), RT);
-            });
-          if (rem)
-            tileGroup(vX, uX, mX, k.i64(full * RT * VL), rem);
-        });
-  }
+  // --- 2: the a*a GEMMs, one item per (image, transform element).
+  emitParallelFor(k, N * E, {k.scratch}, P.cost * 0.8,
+                  [&](ArrayRef<Value *> caps, Value *t) { // t = n*E + xi
+                    Value *xi = b.CreateURem(t, k.i64(E));
+                    gemm(k.ptr(caps[0], k.add(k.mul(t, C * Tp), vOff)),
+                         k.ptr(uPacked, k.mul(xi, K * C)), k.ptr(caps[0], k.mul(t, K * Tp)),
+                         P.NTV, Tp);
+                  });
 
-  // --- 3. output transform, bias, epilogue (parallel over planes) ---------
-  {
-    double cycles = double(N * K) * P.TH * P.NG * 100;
-    // With a fused pooling the conv output goes to the end of the scratch
-    // and is pooled afterwards (ConvPool.cpp).
-    Value *convOut = n.pooling() ? convOutputInScratch(k) : k.out;
-    std::vector<Value *> captures{k.scratch, convOut};
-    for (size_t i = 1; i < n.operands.size(); ++i)
-      captures.push_back(k.in[i]);
-    emitParallelFor(
-        k, N * K, captures, cycles, [&](ArrayRef<Value *> caps, Value *p) {
-          Value *nIdx = b.CreateUDiv(p, k.i64(K));
-          Value *kIdx = b.CreateURem(p, k.i64(K));
-          // M[n][xi][k][t] = ((n*E + xi)*K + k)*Tp + t
-          Value *mK = k.ptr(caps[0], k.mul(k.add(k.mul(k.mul(nIdx, E), K), kIdx),
-                                        Tp));
-          Value *outBase = k.mul(p, g.OH * g.OW); // flat index of the plane
-          std::vector<Value *> opPtrs(n.operands.size(), nullptr);
-          for (size_t i = 1; i < n.operands.size(); ++i)
-            opPtrs[i] = caps[1 + i];
-          Value *bias = ConstantFP::get(vecTy, 0.0);
-          if (biasG)
-            bias = b.CreateVectorSplat(
-                VL, b.CreateAlignedLoad(f32, k.ptr(biasG, kIdx), Align(4)));
-          // One vector group: tile row tr, tiles [tg*VL, tg*VL+VL); `rows`
-          // valid output rows; lastGroup marks the row's last group (static
-          // column masks).
-          auto group = [&](Value *tr, Value *tg, int64_t rows, bool lastGroup) {
-            Value *tOff = k.add(k.mul(tr, P.TW), k.mul(tg, VL));
-            Value *mm[6][6];
-            for (int i = 0; i < a; ++i)
-              for (int j = 0; j < a; ++j)
-                mm[i][j] = vload(mK, k.add(tOff, (i * a + j) * K * Tp));
-            Value *s[4][6];
-            for (int i = 0; i < m; ++i)
-              for (int j = 0; j < a; ++j) {
-                Value *col[6];
-                for (int r = 0; r < a; ++r)
-                  col[r] = mm[r][j];
-                s[i][j] = lin(W.AT[i], ArrayRef<Value *>(col, a));
-              }
-            Value *colBase = k.mul(tg, m * VL);
-            for (int64_t i = 0; i < rows; ++i) {
-              Value *y[4];
-              for (int j = 0; j < m; ++j)
-                y[j] = b.CreateFAdd(lin(W.AT[j], ArrayRef<Value *>(s[i], a)), bias);
-              // Interleave: output vector mv, lane e is column
-              // m*tg*VL + mv*VL + e = tile (mv*VL+e)/m, column (mv*VL+e)%m,
-              // lane (f%m)*VL + f/m of the m vectors y side by side (as two
-              // halves: 2 + 2 vectors for m = 4, 1 + 1 for m = 2).
-              SmallVector<int, 64> cat2;
-              for (int64_t e = 0; e < 2 * VL; ++e)
-                cat2.push_back(int(e));
-              Value *yLo = m == 4 ? b.CreateShuffleVector(y[0], y[1], cat2) : y[0];
-              Value *yHi = m == 4 ? b.CreateShuffleVector(y[2], y[3], cat2) : y[1];
-              Value *rowIdx = k.add(
-                  outBase, k.mul(k.add(k.mul(tr, m), k.i64(i)), g.OW));
-              for (int64_t mv = 0; mv < m; ++mv) {
-                int64_t valid = VL;
-                if (lastGroup) {
-                  valid = g.OW - (m * (P.NG - 1) * VL + mv * VL);
-                  if (valid <= 0)
-                    break;
-                  valid = std::min<int64_t>(valid, VL);
-                }
-                SmallVector<int, 16> sh;
-                for (int64_t e = 0; e < VL; ++e) {
-                  int64_t f = mv * VL + e;
-                  sh.push_back(int((f % m) * VL + f / m));
-                }
-                Value *v = b.CreateShuffleVector(yLo, yHi, sh);
-                Constant *mask = laneMask(ctx, VL, 0, valid);
-                Value *idx = k.add(rowIdx, k.add(colBase, mv * VL));
-                if (!n.epilogue.empty())
-                  v = emitEpilogue(k, v, opPtrs, idx, mask);
-                Value *ptr = k.ptr(caps[1], idx);
-                if (mask)
-                  b.CreateMaskedStore(v, ptr, Align(4), mask);
-                else
-                  b.CreateAlignedStore(v, ptr, Align(4));
-              }
-            }
-          };
-          auto tileRow = [&](Value *tr, int64_t rows) {
-            if (P.NG > 1)
-              forLoop(b, 0, P.NG - 1,
-                      [&](Value *tg) { group(tr, tg, rows, false); });
-            group(tr, k.i64(P.NG - 1), rows, true);
-          };
-          if (P.TH > 1)
-            forLoop(b, 0, P.TH - 1, [&](Value *tr) { tileRow(tr, m); });
-          tileRow(k.i64(P.TH - 1), g.OH - m * (P.TH - 1));
-        });
-    if (n.pooling())
-      emitPoolAfterConv(k, convOut);
-  }
+  // --- 3: output transforms, bias, epilogue, parallel over output planes.
+  emitParallelFor(
+      k, N * K, captures, double(N * K) * P.TH * P.NG * 100,
+      [&](ArrayRef<Value *> caps, Value *p) {
+        Value *nIdx = b.CreateUDiv(p, k.i64(K));
+        Value *kIdx = b.CreateURem(p, k.i64(K));
+        // M[n][xi][k][t] = ((n*E + xi)*K + k)*Tp + t
+        Value *mK = k.ptr(caps[1], k.mul(k.add(k.mul(k.mul(nIdx, E), K), kIdx), Tp));
+        Value *outPlane = k.mul(p, g.OH * g.OW);
+        Value *bias = biasOf(kIdx);
+        std::vector<Value *> ops = operandPtrs(caps);
+        auto tileRow = [&](Value *tr, int64_t rows) {
+          forGroups([&](Value *tg, bool last) {
+            outputGroup(k.ptr(mK, k.add(k.mul(tr, P.TW), k.mul(tg, VL))), K * Tp, outPlane,
+                        bias, ops, caps[2], tr, tg, rows, last);
+          });
+        };
+        if (P.TH > 1)
+          forLoop(b, 0, P.TH - 1, [&](Value *tr) { tileRow(tr, m); });
+        tileRow(k.i64(P.TH - 1), g.OH - m * (P.TH - 1));
+      });
+  if (n.pooling())
+    emitPoolAfterConv(k, convOut);
   return Error::success();
 }
 

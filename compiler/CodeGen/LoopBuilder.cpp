@@ -86,4 +86,21 @@ Value *forRangeAcc(IRBuilder<> &b, Value *begin, Value *end, Value *init,
   return emitLoop(b, begin, end, 1, guard, init, body);
 }
 
+void ifElse(IRBuilder<> &b, Value *cond, function_ref<void()> then,
+            function_ref<void()> otherwise) {
+  LLVMContext &ctx = b.getContext();
+  Function *f = b.GetInsertBlock()->getParent();
+  BasicBlock *thenBB = BasicBlock::Create(ctx, "if.then", f);
+  BasicBlock *elseBB = BasicBlock::Create(ctx, "if.else", f);
+  BasicBlock *done = BasicBlock::Create(ctx, "if.end", f);
+  b.CreateCondBr(cond, thenBB, elseBB);
+  b.SetInsertPoint(thenBB);
+  then();
+  b.CreateBr(done);
+  b.SetInsertPoint(elseBB);
+  otherwise();
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+}
+
 } // namespace cnnc::codegen

@@ -35,6 +35,10 @@ void forRange(llvm::IRBuilder<> &b, llvm::Value *begin, llvm::Value *end,
 llvm::Value *forRangeAcc(llvm::IRBuilder<> &b, llvm::Value *begin,
                          llvm::Value *end, llvm::Value *init, AccBody body);
 
+/// if (cond) then() else otherwise(); the builder is left after both.
+void ifElse(llvm::IRBuilder<> &b, llvm::Value *cond, llvm::function_ref<void()> then,
+            llvm::function_ref<void()> otherwise);
+
 } // namespace cnnc::codegen
 
 #endif
