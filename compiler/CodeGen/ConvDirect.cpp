@@ -196,6 +196,8 @@ int64_t kernelScratchBytes(const ir::Node &n, const VectorTarget &t) {
   int64_t bytes = 0, pool = poolScratchBytes(n);
   switch (chosenConvKernel(n, t)) {
   case ConvKernel::Winograd:
+    // (A pooling in the fused schedule's items needs no scratch for the
+    // conv output, but the fallback for non-finite inputs does.)
     bytes = winogradScratchBytes(n, t);
     break;
   case ConvKernel::ChanVec:

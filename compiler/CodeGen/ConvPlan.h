@@ -136,6 +136,9 @@ struct WinogradPlan {
   double cost;        ///< estimated cycles for the whole conv
   bool fused;         ///< one item per TR tile rows, buffers on the stack
   int64_t TR;         ///< fused: tile rows per item (divides TH)
+  /// Fused, with a fused pooling whose windows an item holds whole (TR*m
+  /// rows a multiple of the window): each item pools its own rows.
+  bool poolInItem = false;
   int64_t pFloats, vFloats, mFloats;
   /// The fused schedule's per-item buffers (P, V, M of TR tile rows).
   int64_t plRows() const { return TR * m + a - m; }

@@ -111,6 +111,14 @@ bool geomOf(const ir::Node &n, ConvGeom &g) {
   return winogradEligible(g) && g.C >= minC && g.K >= minC;
 }
 
+/// The plan for node n, with whether its items pool their own rows.
+WinogradPlan planFor(const ir::Node &n, const ConvGeom &g, const VectorTarget &t) {
+  WinogradPlan p = bestWinograd(g, t);
+  const ir::EpilogueStep *pool = n.pooling();
+  p.poolInItem = p.fused && pool && (p.TR * p.m) % poolGeom(n).SH == 0;
+  return p;
+}
+
 /// -1 unset, 0 forced off, 1 forced on.
 int forced() {
   const char *e = getenv("CNNC_WINOGRAD");
@@ -154,9 +162,10 @@ int64_t winogradScratchBytes(const ir::Node &n, const VectorTarget &t) {
   ConvGeom g;
   if (!geomOf(n, g))
     return 0;
-  WinogradPlan p = bestWinograd(g, t);
+  WinogradPlan p = planFor(n, g, t);
   return p.fused ? 0 : p.scratchFloats() * 4;
 }
+
 
 Error lowerConv2dWinograd(Kernel &k) {
   const ir::Node &n = k.node;
@@ -166,7 +175,7 @@ Error lowerConv2dWinograd(Kernel &k) {
   if (!k.scratch)
     return k.error("internal error: Winograd convolution without scratch");
   const int64_t VL = k.vec.width;
-  const WinogradPlan P = bestWinograd(g, k.vec);
+  const WinogradPlan P = planFor(n, g, k.vec);
   const int64_t C = g.C, K = g.K, N = g.N, Tp = P.Tp;
   const int64_t RK = P.RK, RT = P.RT;
   const int64_t m = P.m, a = P.a, E = P.E(), R = P.r, taps = R * R;
@@ -176,6 +185,7 @@ Error lowerConv2dWinograd(Kernel &k) {
            << ") VL " << VL
            << " tiles " << P.TH << "x" << P.TW << " RK " << RK << " RT " << RT
            << (P.fused ? " fused, " + std::to_string(P.TR) + " tile rows per item" : "")
+           << (P.poolInItem ? ", each item pools its rows" : "")
            << " est " << P.cost << " cycles (direct "
            << chooseConvTile(g, k.vec).cost << ")\n";
 
@@ -401,9 +411,11 @@ Error lowerConv2dWinograd(Kernel &k) {
   // row's last group (static column masks). Bias, epilogue, store.
   // With a fused pooling the conv output goes to the end of the scratch
   // and is pooled afterwards (ConvPool.cpp).
+  // The result goes to dstPlane's rows from dstRow0 on (the plane in the
+  // conv output, from row 0, or an item's buffer).
   auto outputGroup = [&](Value *mBase, int64_t xiPitch, Value *outPlane, Value *bias,
-                         ArrayRef<Value *> opPtrs, Value *convOut, Value *tr, Value *tg,
-                         int64_t rows, bool lastGroup) {
+                         ArrayRef<Value *> opPtrs, Value *dstPlane, Value *dstRow0, Value *tr,
+                         Value *tg, int64_t rows, bool lastGroup) {
     Value *mm[6][6];
     for (int i = 0; i < a; ++i)
       for (int j = 0; j < a; ++j)
@@ -424,7 +436,9 @@ Error lowerConv2dWinograd(Kernel &k) {
       // halves: 2 + 2 vectors for m = 4, 1 + 1 for m = 2).
       Value *yLo = m == 4 ? b.CreateShuffleVector(y[0], y[1], cat2) : y[0];
       Value *yHi = m == 4 ? b.CreateShuffleVector(y[2], y[3], cat2) : y[1];
-      Value *rowIdx = k.add(outPlane, k.mul(k.add(k.mul(tr, m), k.i64(i)), g.OW));
+      Value *row = k.add(k.mul(tr, m), k.i64(i));
+      Value *rowIdx = k.add(outPlane, k.mul(row, g.OW));
+      Value *dstRow = k.ptr(dstPlane, k.mul(b.CreateSub(row, dstRow0), g.OW));
       for (int64_t mv = 0; mv < m; ++mv) {
         int64_t valid = VL;
         if (lastGroup) {
@@ -443,7 +457,7 @@ Error lowerConv2dWinograd(Kernel &k) {
         Value *idx = k.add(rowIdx, k.add(colBase, mv * VL));
         if (!n.epilogue.empty())
           v = emitEpilogue(k, v, opPtrs, idx, mask);
-        Value *ptr = k.ptr(convOut, idx);
+        Value *ptr = k.ptr(dstRow, k.add(colBase, mv * VL));
         if (mask)
           b.CreateMaskedStore(v, ptr, Align(4), mask);
         else
@@ -462,7 +476,10 @@ Error lowerConv2dWinograd(Kernel &k) {
       return ConstantFP::get(vecTy, 0.0);
     return b.CreateVectorSplat(VL, b.CreateAlignedLoad(f32, k.ptr(biasG, kIdx), Align(4)));
   };
-  Value *convOut = n.pooling() ? convOutputInScratch(k) : k.out;
+  // Where the conv output goes: k.out, or with a fused pooling the end of
+  // the scratch (pooled afterwards, ConvPool.cpp), or (fused schedule, whole
+  // windows per item) each item's buffer, pooled by the item into k.out.
+  Value *convOut = n.pooling() && !P.poolInItem ? convOutputInScratch(k) : k.out;
   std::vector<Value *> captures{k.in[0], k.scratch, convOut};
   for (size_t i = 1; i < n.operands.size(); ++i)
     captures.push_back(k.in[i]);
@@ -488,6 +505,8 @@ Error lowerConv2dWinograd(Kernel &k) {
         return buf;
       };
       Value *pl = buffer(P.plFloats()), *vl = buffer(P.vlFloats()), *ml = buffer(P.mlFloats());
+      // With the pooling in the item: its conv output rows, [K][TR*m][OW].
+      Value *ob = P.poolInItem ? buffer(K * TR * m * g.OW) : nullptr;
       Value *nIdx = b.CreateUDiv(item, k.i64(NB));
       Value *tr0 = k.mul(b.CreateURem(item, k.i64(NB)), TR); // first tile row
       // Copy padded rows tr0*m .. tr0*m + PR - 1 of every channel,
@@ -519,8 +538,11 @@ Error lowerConv2dWinograd(Kernel &k) {
       });
       std::vector<Value *> ops = operandPtrs(caps);
       const int64_t lastRows = g.OH - m * (P.TH - 1); // the last tile row's
+      Value *row0 = k.mul(tr0, m);
       forLoop(b, 0, K, [&](Value *kIdx) {
         Value *outPlane = k.mul(k.add(k.mul(nIdx, K), kIdx), g.OH * g.OW);
+        Value *dstPlane = ob ? k.ptr(ob, k.mul(kIdx, TR * m * g.OW)) : k.ptr(caps[2], outPlane);
+        Value *dstRow0 = ob ? row0 : k.i64(0);
         Value *bias = biasOf(kIdx);
         forLoop(b, 0, TR, [&](Value *t) {
           Value *tr = k.add(tr0, t);
@@ -528,7 +550,8 @@ Error lowerConv2dWinograd(Kernel &k) {
             forGroups([&](Value *tg, bool last) {
               outputGroup(k.ptr(ml, k.add(k.add(k.mul(kIdx, tPitch), k.mul(t, P.TWv)),
                                           k.mul(tg, VL))),
-                          K * tPitch, outPlane, bias, ops, caps[2], tr, tg, nrows, last);
+                          K * tPitch, outPlane, bias, ops, dstPlane, dstRow0, tr, tg, nrows,
+                          last);
             });
           };
           if (lastRows == m)
@@ -539,8 +562,27 @@ Error lowerConv2dWinograd(Kernel &k) {
                 [&] { outRow(m); });
         });
       });
+      if (ob) {
+        // Pool the item's whole windows: TR*m/SH pooled rows, fewer in
+        // the last item (the conv rows past the last whole window are
+        // dropped, floor mode).
+        PoolGeom Y = poolGeom(n);
+        const int64_t perItem = TR * m / Y.SH, last = Y.OHp - (NB - 1) * perItem;
+        PoolBand band{TR * m * g.OW, row0};
+        Value *p0 = b.CreateUDiv(row0, k.i64(Y.SH));
+        auto poolRows = [&](int64_t rows) {
+          if (rows > 0)
+            emitPoolRows(k, *n.pooling(), Y, ob, caps[2], k.mul(nIdx, K), K, p0, rows, &band);
+        };
+        if (last == perItem)
+          poolRows(perItem);
+        else
+          ifElse(
+              b, b.CreateICmpEQ(b.CreateURem(item, k.i64(NB)), k.i64(NB - 1)),
+              [&] { poolRows(last); }, [&] { poolRows(perItem); });
+      }
     });
-    if (n.pooling())
+    if (n.pooling() && !P.poolInItem)
       emitPoolAfterConv(k, convOut);
     return Error::success();
   }
@@ -593,7 +635,7 @@ Error lowerConv2dWinograd(Kernel &k) {
         auto tileRow = [&](Value *tr, int64_t rows) {
           forGroups([&](Value *tg, bool last) {
             outputGroup(k.ptr(mK, k.add(k.mul(tr, P.TW), k.mul(tg, VL))), K * Tp, outPlane,
-                        bias, ops, caps[2], tr, tg, rows, last);
+                        bias, ops, k.ptr(caps[2], outPlane), k.i64(0), tr, tg, rows, last);
           });
         };
         if (P.TH > 1)
