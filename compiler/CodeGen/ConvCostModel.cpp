@@ -260,13 +260,6 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   double best = global.cycles, weights = global.weights;
   p.RK = global.rk;
   p.RT = global.rt;
-  if (const char *e = getenv("CNNC_WINOGRAD_TILE")) { // experiments: RK,RT
-    int rk = 0, rt = 0;
-    if (sscanf(e, "%d,%d", &rk, &rt) == 2 && rk > 0 && rt > 0 && rt <= p.NTV) {
-      p.RK = std::min<int64_t>(rk, g.K);
-      p.RT = rt;
-    }
-  }
   double gemm = best - weights;
   // Transforms: ~36 loads, ~240 adds/FMAs, 36 stores (input) or 16 shuffled
   // stores (output) per tile vector, at ~3 vector ops per cycle; F(2x2,3x3):
@@ -291,29 +284,40 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   // Fused (one item per TR tile rows, TR dividing TH): no P/V/M traffic
   // beyond the item's buffers, but the transformed weights are read once per
   // item (from L2) and a GEMM group spans the item's TR * NG tile vectors
-  // only. Only where the buffers stay within 1/8 of L2 and the weights
-  // within half of it (measured, the seed's conv2, 10 -> 20 at 32x32, 1
-  // thread, medians of 9 alternating rounds: direct 0.076 ms, three-loop
-  // F(2x2,5x5) 0.064, fused with 1 / 2 / 4 / 8 / 16 tile rows per item
-  // 0.058 / 0.045 / 0.049 / 0.056 / 0.059; 78 / 150 / 294 / 582 / 1158 KB
-  // of buffers).
+  // only (a tile row's last vector may be part empty). Only where an
+  // item's buffers and the weights together stay within 3/4 of L2
+  // (measured, 1 thread, medians of 7-9 alternating rounds: the seed's
+  // conv2, 10 -> 20 at 32x32: direct 0.076 ms, three-loop F(2x2,5x5) 0.064,
+  // fused with 1 / 2 / 4 / 8 / 16 tile rows per item 0.058 / 0.045 / 0.049
+  // / 0.056 / 0.059, 78 / 150 / 294 / 582 / 1158 KB of buffers; 64 -> 64
+  // at 56x56, F(4x4): three loops 0.89 ms, fused 1 / 2 rows 0.99 / 0.71,
+  // 400 / 764 KB with 590 KB of weights).
   const char *force = getenv("CNNC_WINOGRAD_FUSED"); // experiments: 0|1
-  if (force && *force == '0')
-    return p;
-  const bool forced = force && *force == '1';
+  const bool forced = force && *force == '1', off = force && *force == '0';
   const char *rowsEnv = getenv("CNNC_WINOGRAD_ROWS"); // experiments: TR
   int64_t wantTR = rowsEnv ? atoi(rowsEnv) : 0;
   if (wantTR <= 0 || p.TH % wantTR)
     wantTR = 0; // only a divisor of the tile rows
+  // Else the fewest rows that give the GEMMs two tile vectors (the measured
+  // optimum in both cases above; more rows per item only made it slower and
+  // leave fewer items for the threads).
+  if (!wantTR) {
+    wantTR = p.TH;
+    for (int64_t tr = 1; tr <= p.TH; ++tr)
+      if (p.TH % tr == 0 && tr * p.NG >= 2) {
+        wantTR = tr;
+        break;
+      }
+  }
   WinogradPlan fusedPlan = p;
   double fusedBest = -1;
-  for (int64_t tr = 1; tr <= p.TH; ++tr) {
+  for (int64_t tr = 1; tr <= p.TH && !off; ++tr) {
     WinogradPlan f = p;
     f.TR = tr;
     const double itemBytes = double(f.plFloats() + f.vlFloats() + f.mlFloats()) * 4;
     if (p.TH % tr || (wantTR > 0 && tr != wantTR) ||
-        itemBytes > (forced ? kMaxForcedFusedItemBytes : double(t.l2Bytes) / 8) ||
-        (!forced && uBytes > t.l2Bytes / 2))
+        (forced ? itemBytes > kMaxForcedFusedItemBytes
+                : itemBytes + uBytes > 0.75 * double(t.l2Bytes)))
       continue;
     const int64_t items = g.N * p.TH / tr;
     Tile row = searchTile(tr * p.NG, p.TH / tr, uBytes / kL2BytesPerCycle / (tr * p.NG));
@@ -329,6 +333,14 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   }
   if (fusedBest >= 0 && (fusedBest < p.cost || forced))
     p = fusedPlan;
+  if (const char *e = getenv("CNNC_WINOGRAD_TILE")) { // experiments: RK,RT
+    int rk = 0, rt = 0;
+    if (sscanf(e, "%d,%d", &rk, &rt) == 2 && rk > 0 && rt > 0 &&
+        rt <= (p.fused ? p.TR * p.NG : p.NTV)) {
+      p.RK = std::min<int64_t>(rk, g.K);
+      p.RT = rt;
+    }
+  }
   return p;
 }
 
