@@ -30,10 +30,10 @@ constexpr double kStreamBytesPerCycle = 8.0;
 constexpr double kMemoryBytesPerCycle = 3.0;
 /// Bytes per cycle one core's loads get from L2.
 constexpr double kL2BytesPerCycle = 32.0;
-/// Largest per-item buffers (P, V and M of its tile rows) of a fused
-/// Winograd convolution that CNNC_WINOGRAD_FUSED=1 may force (they are on
-/// the worker's stack); the cost model considers up to 1/8 of L2.
-constexpr double kMaxForcedFusedItemBytes = 1024 * 1024;
+/// Largest per-item buffers (P, V, M and the conv rows of a fused pooling)
+/// of a fused Winograd convolution: they are on the stack of the thread
+/// running the item (docs/c-api.md gives the stack a model needs).
+constexpr double kMaxFusedItemBytes = 1024 * 1024;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -314,10 +314,10 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   for (int64_t tr = 1; tr <= p.TH && !off; ++tr) {
     WinogradPlan f = p;
     f.TR = tr;
-    const double itemBytes = double(f.plFloats() + f.vlFloats() + f.mlFloats()) * 4;
-    if (p.TH % tr || (wantTR > 0 && tr != wantTR) ||
-        (forced ? itemBytes > kMaxForcedFusedItemBytes
-                : itemBytes + uBytes > 0.75 * double(t.l2Bytes)))
+    const double itemBytes =
+        double(f.plFloats() + f.vlFloats() + f.mlFloats() + g.K * tr * m * g.OW) * 4;
+    if (p.TH % tr || (wantTR > 0 && tr != wantTR) || itemBytes > kMaxFusedItemBytes ||
+        (!forced && itemBytes + uBytes > 0.75 * double(t.l2Bytes)))
       continue;
     const int64_t items = g.N * p.TH / tr;
     Tile row = searchTile(tr * p.NG, p.TH / tr, uBytes / kL2BytesPerCycle / (tr * p.NG));

@@ -35,6 +35,8 @@
 static const long kSpinNanos = 200000;
 /* The first part of that spin, without giving up the core. */
 static const long kPureSpinNanos = 5000;
+/* Stack size of the pool's threads. */
+static const size_t kWorkerStack = 8u << 20;
 
 /* The claim word: number of units (upper 32 bits) and next unclaimed unit
  * (lower 32 bits). Unit u is items [n*u/units, n*(u+1)/units): one item
@@ -250,17 +252,28 @@ static void resize_pool(int want) {
   if (!pool.workers)
     return;
   uint64_t posted = atomic_load_explicit(&pool.posted, memory_order_relaxed);
+  /* Kernels keep per-item buffers on the stack of the thread running the
+   * item (up to about 1 MiB, docs/c-api.md): the workers get stacks of
+   * kWorkerStack whatever RLIMIT_STACK says. */
+  pthread_attr_t attr;
+  int have_attr = pthread_attr_init(&attr) == 0;
+  if (have_attr && pthread_attr_setstacksize(&attr, kWorkerStack) != 0) {
+    pthread_attr_destroy(&attr);
+    have_attr = 0;
+  }
   for (int i = 0; i < want; ++i) {
     WorkerArg *arg = malloc(sizeof *arg);
     if (!arg)
       break;
     arg->start_posted = posted;
-    if (pthread_create(&pool.workers[i], NULL, worker_main, arg) != 0) {
+    if (pthread_create(&pool.workers[i], have_attr ? &attr : NULL, worker_main, arg) != 0) {
       free(arg);
       break;
     }
     pool.nworkers = i + 1;
   }
+  if (have_attr)
+    pthread_attr_destroy(&attr);
 }
 
 int cnnrt_parallel_for(int64_t n, cnnrt_task_fn fn, void *ctx) {
