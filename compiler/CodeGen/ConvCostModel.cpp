@@ -294,45 +294,33 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   // 400 / 764 KB with 590 KB of weights).
   const char *force = getenv("CNNC_WINOGRAD_FUSED"); // experiments: 0|1
   const bool forced = force && *force == '1', off = force && *force == '0';
+  // TR: CNNC_WINOGRAD_ROWS if it divides the tile rows, else the fewest
+  // rows that give the GEMMs two tile vectors (the measured optimum in both
+  // cases above; more rows per item only made it slower and leave fewer
+  // items for the threads).
   const char *rowsEnv = getenv("CNNC_WINOGRAD_ROWS"); // experiments: TR
-  int64_t wantTR = rowsEnv ? atoi(rowsEnv) : 0;
-  if (wantTR <= 0 || p.TH % wantTR)
-    wantTR = 0; // only a divisor of the tile rows
-  // Else the fewest rows that give the GEMMs two tile vectors (the measured
-  // optimum in both cases above; more rows per item only made it slower and
-  // leave fewer items for the threads).
-  if (!wantTR) {
-    wantTR = p.TH;
-    for (int64_t tr = 1; tr <= p.TH; ++tr)
-      if (p.TH % tr == 0 && tr * p.NG >= 2) {
-        wantTR = tr;
-        break;
-      }
+  int64_t tr = rowsEnv ? atoi(rowsEnv) : 0;
+  if (tr <= 0 || p.TH % tr) {
+    tr = 1;
+    while (tr < p.TH && (p.TH % tr || tr * p.NG < 2))
+      ++tr;
   }
-  WinogradPlan fusedPlan = p;
-  double fusedBest = -1;
-  for (int64_t tr = 1; tr <= p.TH && !off; ++tr) {
-    WinogradPlan f = p;
-    f.TR = tr;
-    const double itemBytes =
-        double(f.plFloats() + f.vlFloats() + f.mlFloats() + g.K * tr * m * g.OW) * 4;
-    if (p.TH % tr || (wantTR > 0 && tr != wantTR) || itemBytes > kMaxFusedItemBytes ||
-        (!forced && itemBytes + uBytes > 0.75 * double(t.l2Bytes)))
-      continue;
+  WinogradPlan f = p;
+  f.TR = tr;
+  // The buffers, the conv rows of an in-item pooling counted.
+  const double itemBytes =
+      double(f.plFloats() + f.vlFloats() + f.mlFloats() + g.K * tr * m * g.OW) * 4;
+  if (!off && itemBytes <= kMaxFusedItemBytes &&
+      (forced || itemBytes + uBytes <= 0.75 * double(t.l2Bytes))) {
     const int64_t items = g.N * p.TH / tr;
     Tile row = searchTile(tr * p.NG, p.TH / tr, uBytes / kL2BytesPerCycle / (tr * p.NG));
-    double c = row.cycles + inT + outT + double(items) * g.C * f.plRows() * m * p.PP * 0.5;
-    if (fusedBest < 0 || c < fusedBest) {
-      fusedBest = c;
-      f.RK = row.rk;
-      f.RT = row.rt;
-      f.fused = true;
-      f.cost = c;
-      fusedPlan = f;
-    }
+    f.cost = row.cycles + inT + outT + double(items) * g.C * f.plRows() * m * p.PP * 0.5;
+    f.RK = row.rk;
+    f.RT = row.rt;
+    f.fused = true;
+    if (f.cost < p.cost || forced)
+      p = f;
   }
-  if (fusedBest >= 0 && (fusedBest < p.cost || forced))
-    p = fusedPlan;
   if (const char *e = getenv("CNNC_WINOGRAD_TILE")) { // experiments: RK,RT
     int rk = 0, rt = 0;
     if (sscanf(e, "%d,%d", &rk, &rt) == 2 && rk > 0 && rt > 0 &&

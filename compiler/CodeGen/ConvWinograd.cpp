@@ -166,7 +166,6 @@ int64_t winogradScratchBytes(const ir::Node &n, const VectorTarget &t) {
   return p.fused ? 0 : p.scratchFloats() * 4;
 }
 
-
 Error lowerConv2dWinograd(Kernel &k) {
   const ir::Node &n = k.node;
   ConvGeom g;
