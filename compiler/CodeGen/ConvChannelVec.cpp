@@ -62,8 +62,6 @@ constexpr double kLoadsPerCycle = 2.0;
 constexpr double kFmaLatency = 4.0;
 /// Largest per-item buffer of partial sums (between input-channel passes).
 constexpr int64_t kMaxPartialBytes = 32 * 1024;
-/// Most FMAs and loads one input channel's unrolled taps may emit.
-constexpr int64_t kMaxUnrolledOps = 640;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 

@@ -14,8 +14,10 @@
 #include "IR/Graph.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 
 namespace cnnc::codegen {
 
@@ -37,11 +39,13 @@ constexpr double kMaxFusedItemBytes = 1024 * 1024;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-double stepCycles(int64_t rk, int64_t rw) {
+/// One (input channel, tap) step of an rk x rw tile issuing `loads` loads.
+double stepCycles(int64_t rk, int64_t rw, double loads) {
   double fma = double(rk * rw) / kFmaPerCycle;
-  double ld = double(rk + rw) / kLoadsPerCycle;
+  double ld = loads / kLoadsPerCycle;
   return std::max({fma, ld, kFmaLatency});
 }
+double stepCycles(int64_t rk, int64_t rw) { return stepCycles(rk, rw, double(rk + rw)); }
 } // namespace
 
 int64_t ConvInputLayout::floats() const { return N * C * plane; }
@@ -58,7 +62,7 @@ ConvInputLayout convInputLayout(const ConvGeom &g, unsigned vl) {
   return l;
 }
 
-ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t) {
+ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t, int64_t poolRows) {
   int64_t NV = ceilDiv(g.OW, t.width);
   int64_t steps = g.Cg * g.KH * g.KW;
   int64_t spare = t.hasFMA ? 1 : 2;
@@ -67,6 +71,7 @@ ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t) {
   int64_t budget = t.numRegs > 16 ? t.numRegs - 4 : t.numRegs;
   ConvTile best;
   best.cost = -1;
+  double bestLoads = 0; // loads per step of the best tile
   for (int64_t rk = 1; rk <= std::min<int64_t>(g.Kg, 24); ++rk) {
     for (int64_t rv = 1; rv <= NV; ++rv) {
       // More than one row only when a row's vectors all fit in the tile,
@@ -74,11 +79,37 @@ ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t) {
       // same input vectors, which LLVM then keeps live across the taps and
       // spills (measured: 2 x 3 rows x 2 vectors at 256 channels @14x14 is
       // 7% slower than 6 x 1 x 2).
-      int64_t maxRh = rv == NV && g.KH == 1 ? g.OH : 1;
+      // First layers are the exception: with a few input channels, a tile
+      // of rh rows and unrolled kernel rows loads each of the rh + KH - 1
+      // input rows' vectors once for all the kernel rows reading it
+      // (measured on AVX-512, the seed's 3->10 conv at 130x130: 5 x 2 x 2
+      // and 5 x 4 x 1 are 5-7% faster than 5 x 1 x 4), and ties between
+      // tiles go to fewer loads per FMA.
+      const bool rowReuse =
+          g.Cg <= kFirstLayerChannels && g.KH > 1 && g.SH == 1 && g.DH == 1;
+      int64_t maxRh = rv == NV && g.KH == 1 ? g.OH
+                      : rowReuse            ? std::min<int64_t>(g.OH, g.KH + 1)
+                                            : 1;
       for (int64_t rh = 1; rh <= maxRh; ++rh) {
         int64_t rw = rh * rv;
         if (rk * rw + std::min(rk, rw) + spare > budget)
           break;
+        if (rh > 1 && g.KH > 1) {
+          if (poolRows > 1 && rh % poolRows != 0 && poolRows % rh != 0)
+            continue;
+          if (g.KH * g.KW * (rk * rw + rk + rw) > kMaxUnrolledOps)
+            break; // kernel rows looped: nothing shared
+          // An input vector stays live from the first kernel row reading
+          // it to the last, rh - 1 rows of KW taps later (2 x 3 rows x 4
+          // vectors spills: 16% slower than 5 x 1 x 4).
+          if (rk * rw + ((rh - 1) * g.KW + 1) * rv + spare > int64_t(t.numRegs))
+            break;
+        }
+        // Input vectors loaded per step by an h x v tile.
+        auto inLoads = [&](int64_t h, int64_t v) {
+          return rowReuse ? double(h + g.KH - 1) * v / g.KH : double(h * v);
+        };
+        double loads = rk + inLoads(rh, rv); // per step, with the broadcasts
         // Tiles along each dimension: full ones plus one remainder.
         auto dims = [](int64_t total, int64_t blk) {
           return std::pair<int64_t, int64_t>{total / blk, total % blk};
@@ -97,7 +128,7 @@ ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t) {
               if (!tiles)
                 continue;
               double perTile =
-                  steps * stepCycles(kt, ht * vt) + 2.0 * kt * ht * vt + 8;
+                  steps * stepCycles(kt, ht * vt, kt + inLoads(ht, vt)) + 2.0 * kt * ht * vt + 8;
               cost += tiles * perTile;
             }
           }
@@ -111,9 +142,14 @@ ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t) {
           double inBytes = double(g.N) * g.C * NV * t.width * 4;
           cost += double(ceilDiv(g.Kg, rk)) * inBytes / kStreamBytesPerCycle;
         }
-        if (best.cost < 0 || cost < best.cost * 0.999 ||
-            (cost <= best.cost * 1.001 &&
-             rk * rw > best.RK * best.RH * best.RV)) {
+        double perFma = loads / double(rk * rw);
+        double bestPerFma = best.cost < 0 ? 0 : bestLoads / double(best.RK * best.RH * best.RV);
+        bool tie = best.cost >= 0 && cost <= best.cost * 1.001 && cost >= best.cost * 0.999;
+        bool better = rowReuse && std::abs(perFma - bestPerFma) > 1e-9
+                          ? perFma < bestPerFma
+                          : rk * rw > best.RK * best.RH * best.RV;
+        if (best.cost < 0 || cost < best.cost * 0.999 || (tie && better)) {
+          bestLoads = loads;
           best.RK = rk;
           best.RH = rh;
           best.RV = rv;
@@ -137,15 +173,30 @@ ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t) {
   best.Cb = g.Cg;
   if (best.cost >= 0) {
     int64_t taps = g.KH * g.KW;
-    auto fits = [&](int64_t cb) {
+    std::function<bool(int64_t)> fits = [&](int64_t cb) {
       return double(cb * taps * best.RK * 4) <= t.l1Bytes / 2;
     };
+    // A packed pointwise group (ConvDirect.cpp) is read once per channel
+    // block of the tile: with the channels in passes, a pass's pack and a
+    // tile's weights stay in 3/4 of L1 (256->64 at 56x56 on AVX-512, 48
+    // KiB packs of 256 channels: 2 passes of 128 are 3% faster, 4 of 64
+    // no faster than one).
+    if (foldedPointwise(g) && pointwisePacks(g, best.RV, t.width))
+      fits = [&, taps](int64_t cb) {
+        return double(cb * (best.RV * t.width + taps * best.RK) * 4) <= t.l1Bytes * 0.75;
+      };
     if (!fits(g.Cg)) {
       for (int64_t cb = g.Cg - 1; cb >= 16; --cb)
         if (g.Cg % cb == 0 && fits(cb)) {
           best.Cb = cb;
           break;
         }
+    }
+    // Experiments: CNNC_CONV_CB=Cb forces the channels per pass (a divisor).
+    if (const char *e = getenv("CNNC_CONV_CB")) {
+      long cb = atol(e);
+      if (cb > 0 && g.Cg % cb == 0)
+        best.Cb = cb;
     }
   }
   // Loop order: what each order streams from beyond L2, per image/group

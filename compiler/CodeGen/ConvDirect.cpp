@@ -65,8 +65,6 @@ bool convGeom(const ir::Node &n, ConvGeom &g) {
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/// Most FMAs and loads one input channel's taps may unroll into.
-constexpr int64_t kMaxUnrolledOps = 640;
 /// Largest stack buffer for a work item's conv output before its fused
 /// pooling (DirectPlan::localPool): well inside L1 with the tile's inputs.
 constexpr int64_t kMaxItemBufBytes = 32 * 1024;
@@ -136,18 +134,17 @@ struct DirectPlan {
 DirectPlan planDirect(const ir::Node &n, const ConvGeom &g, const VectorTarget &t) {
   DirectPlan p;
   const unsigned VL = t.width;
-  p.tile = chooseConvTile(g, t);
+  const ir::EpilogueStep *pool = n.pooling();
+  p.tile = chooseConvTile(g, t, pool ? pool->window[0] : 0);
   p.L = convInputLayout(g, VL);
   p.GW = p.tile.RV * VL;
   p.NG = ceilDiv(p.L.NV, p.tile.RV);
   p.grouped = pointwiseGrouped(g, p.tile.RV);
-  p.packGroups = p.grouped && p.tile.Cb == g.Cg && !n.pooling() &&
-                 pointwisePacks(g, p.tile.RV, VL);
+  p.packGroups = p.grouped && !n.pooling() && pointwisePacks(g, p.tile.RV, VL);
   // Without padding, at stride 1, with rows that are whole vectors, the
   // padded layout is the input itself: the tiles read it in place.
   p.inPlace = !p.grouped && g.PH == 0 && g.PW == 0 && g.SW == 1 &&
               p.L.phasePitch == g.W && p.L.Hp == g.H;
-  const ir::EpilogueStep *pool = n.pooling();
   const int64_t RH = p.tile.RH, CB = g.Cg / p.tile.Cb;
   const int64_t ps = pool ? pool->window[0] : 1;
   const PoolGeom Y = poolGeom(n);
@@ -283,7 +280,9 @@ Error lowerConv2dDirect(Kernel &k) {
   const ir::EpilogueStep *pool = n.pooling();
   if (grouped && getenv("CNNC_CONV_DEBUG"))
     errs() << "conv " << n.name << ": pointwise input in column groups of " << RV
-           << " vectors" << (packGroups ? ", packed per work item" : "") << "\n";
+           << " vectors" << (packGroups ? ", packed per work item" : "")
+           << (packGroups && CB > 1 ? " in " + std::to_string(CB) + " channel passes" : "")
+           << "\n";
 
   const bool ownRows = D.ownRows;
   if (inPlace && getenv("CNNC_CONV_DEBUG"))
@@ -396,6 +395,9 @@ Error lowerConv2dDirect(Kernel &k) {
   // input (packSrc, channel stride W), stores it into packBuf as it goes and
   // prefetches the next group (packNext, if any).
   Value *packSrc = nullptr, *packNext = nullptr;
+  // The channel pass of a packed group when the channels run in passes
+  // (CB > 1): the pack holds channels [packPass*Cb, packPass*Cb + Cb).
+  Value *packPass = nullptr;
   // With a fused pooling and a small enough item, the conv output of the
   // item's rows goes to a stack buffer of the worker, [rk][rowStep][OW]
   // from conv row itemRow0, instead of the whole output in scratch: it
@@ -411,7 +413,9 @@ Error lowerConv2dDirect(Kernel &k) {
     int64_t rw = rh * rv;
     Value *kAbs = k.add(k.mul(gIdx, g.Kg), k0); // first output channel
     // Input-channel block [cb*Cb, cb*Cb+Cb) when the channels are split.
-    Value *cb = CB > 1 ? b.CreatePtrToInt(caps.back(), b.getInt64Ty()) : nullptr;
+    Value *cb = CB == 1 ? nullptr
+                : packPass ? packPass
+                           : b.CreatePtrToInt(caps.back(), b.getInt64Ty());
     Value *isFirst = cb ? b.CreateICmpEQ(cb, k.i64(0)) : nullptr;
     Value *isLast = cb ? b.CreateICmpEQ(cb, k.i64(CB - 1)) : nullptr;
     // Flat output index of vector j of channel kk (residuals use it too).
@@ -594,18 +598,34 @@ Error lowerConv2dDirect(Kernel &k) {
                                     k.mul(grp, GW)));
     Value *v0 = k.mul(grp, RV);
     int64_t kFull = g.Kg / RK, kRem = g.Kg % RK;
-    // The first tile packs (and prefetches the next group), the others
-    // read the pack.
+    // Per channel pass, the first tile packs the pass's channels (and
+    // prefetches the next pass's, or the next group's), the others read
+    // the pack.
     int64_t rk0 = kFull ? RK : kRem;
-    packSrc = src;
-    packNext = last ? nullptr : k.ptr(src, k.i64(GW));
-    emitTile(caps, nIdx, gIdx, k.i64(0), rk0, k.i64(0), 1, v0, rv, last);
-    packSrc = packNext = nullptr;
-    forLoop(b, 1, kFull, [&](Value *kb) {
-      emitTile(caps, nIdx, gIdx, k.mul(kb, RK), RK, k.i64(0), 1, v0, rv, last);
-    });
-    if (kRem && kFull)
-      emitTile(caps, nIdx, gIdx, k.i64(kFull * RK), kRem, k.i64(0), 1, v0, rv, last);
+    auto pass = [&](Value *p) {
+      Value *passSrc = src, *next = last ? nullptr : k.ptr(src, k.i64(GW));
+      if (p) {
+        passSrc = k.ptr(src, k.mul(p, Cb * g.W));
+        Value *nextPass = k.ptr(passSrc, k.i64(Cb * g.W));
+        next = b.CreateSelect(b.CreateICmpULT(p, k.i64(CB - 1)), nextPass,
+                              next ? next : passSrc);
+      }
+      packPass = p;
+      packSrc = passSrc;
+      packNext = next;
+      emitTile(caps, nIdx, gIdx, k.i64(0), rk0, k.i64(0), 1, v0, rv, last);
+      packSrc = packNext = nullptr;
+      forLoop(b, 1, kFull, [&](Value *kb) {
+        emitTile(caps, nIdx, gIdx, k.mul(kb, RK), RK, k.i64(0), 1, v0, rv, last);
+      });
+      if (kRem && kFull)
+        emitTile(caps, nIdx, gIdx, k.i64(kFull * RK), kRem, k.i64(0), 1, v0, rv, last);
+      packPass = nullptr;
+    };
+    if (CB == 1)
+      pass(nullptr);
+    else
+      forLoop(b, 0, CB, [&](Value *p) { pass(p); });
   };
   auto runPackedItems = [&](ArrayRef<Value *> captures) {
     emitParallelFor(k, g.N * g.G * NG, captures, tile.cost + double(g.N) * g.C * g.W,
@@ -613,7 +633,7 @@ Error lowerConv2dDirect(Kernel &k) {
       Function *f = b.GetInsertBlock()->getParent();
       { // in the outlined function's entry block: one buffer per thread
         IRBuilder<> eb(&f->getEntryBlock(), f->getEntryBlock().begin());
-        auto *buf = eb.CreateAlloca(ArrayType::get(f32, g.Cg * GW));
+        auto *buf = eb.CreateAlloca(ArrayType::get(f32, Cb * GW));
         buf->setAlignment(Align(64));
         packBuf = buf;
       }

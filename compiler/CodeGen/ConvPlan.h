@@ -59,6 +59,15 @@ struct ConvGeom {
   int64_t N, C, H, W, K, OH, OW, G, Cg, Kg, KH, KW, SH, SW, PH, PW, DH, DW;
 };
 
+/// Most FMAs and loads one input channel's unrolled taps may emit (the
+/// direct and channel-vectorised kernels loop over kernel rows beyond it).
+constexpr int64_t kMaxUnrolledOps = 640;
+
+/// Input channels of a "first layer": few enough that a tile of several
+/// output rows keeps the input rows its kernel rows share in registers
+/// (chooseConvTile).
+constexpr int64_t kFirstLayerChannels = 4;
+
 struct ConvTile {
   int64_t RK = 1, RH = 1, RV = 1; ///< channels, rows, column vectors per tile
   double cost = 0;                ///< estimated cycles for the whole conv
@@ -95,8 +104,10 @@ inline bool pointwisePacks(const ConvGeom &g, int64_t rv, int64_t vl) {
 /// input and output. The kernels add their own checks.
 bool unfoldedConvGeom(const ir::Node &n, ConvGeom &g);
 
-/// Best tile for `g` on `t`.
-ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t);
+/// Best tile for `g` on `t`. `poolRows`: the window height of a fused
+/// pooling (0 if none), which a first layer's multi-row tile must divide or
+/// be a multiple of, so that its work items still pool their own rows.
+ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t, int64_t poolRows = 0);
 
 /// Padded / phase-split input copy the kernel reads (floats per image row
 /// phase, rows, ...). Shared by the lowering and the scratch size query.
