@@ -317,7 +317,10 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   // 16 loads, ~48 adds, 16 stores (or 4 shuffled stores). F(2x2,5x5) has
   // F(4x4,3x3)'s 6x6 input transform and a 6x6 -> 2x2 output transform.
   double groups = double(g.N) * p.TH * p.NG;
-  double perIn = p.a == 6 ? 100 : 30, perOut = p.a == 6 ? (m == 4 ? 100 : 50) : 30;
+  // F(4x4,5x5)'s 8x8 input transform: 64 loads, ~600 adds/FMAs, 64
+  // stores; its 8x8 -> 4x4 output transform ~330 ops and 16 stores.
+  double perIn = p.a == 8 ? 250 : p.a == 6 ? 100 : 30;
+  double perOut = p.a == 8 ? 150 : p.a == 6 ? (m == 4 ? 100 : 50) : 30;
   double inT = groups * g.C * perIn, outT = groups * g.K * perOut;
   double copy = double(p.pFloats) * 1.0;
   // P, V and M are each written once and read once by the next phase; from
@@ -384,18 +387,21 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
 }
 
 WinogradPlan bestWinograd(const ConvGeom &g, const VectorTarget &t) {
-  if (g.KH == 5)
-    return planWinograd(g, t, 2);
   if (const char *e = getenv("CNNC_WINOGRAD_M"))
     if (*e == '2' || *e == '4')
       return planWinograd(g, t, *e - '0');
-  // F(2x2) needs 2.25x the GEMM FLOPs of F(4x4) per output but 16/36 of
-  // its transformed weights and V/M traffic. Its estimate is the more
+  // F(2x2) needs 2.25x the GEMM FLOPs of F(4x4) per output (for 5x5 too:
+  // 36/4 against 64/16) but 16/36 of its transformed weights (36/64 for
+  // 5x5) and V/M traffic. Its estimate is the more
   // optimistic of the two (measured: 128->128 at 28x28, F(2x2) 0.99 ms
   // against F(4x4) 0.89 where the estimates were 5 % apart the other way),
-  // so it must be 10 % cheaper to be chosen.
+  // so for 3x3 it must be 10 % cheaper to be chosen. For 5x5 the cheaper
+  // estimate wins (measured on AVX-512, 1 thread, F(2x2) against F(4x4):
+  // the seed's conv2, 10->20 at 32x32, 0.045 against 0.049 ms, estimates
+  // 5 % apart; 64->64 at 28x28 0.55 / 0.53, 64->192 at 27x27 1.62 / 1.03,
+  // 32->64 at 56x56 1.14 / 0.60, estimates 1.3-2.1x apart).
   WinogradPlan p4 = planWinograd(g, t, 4), p2 = planWinograd(g, t, 2);
-  return p2.cost < 0.9 * p4.cost ? p2 : p4;
+  return p2.cost < (g.KH == 5 ? 1.0 : 0.9) * p4.cost ? p2 : p4;
 }
 
 bool unfoldedConvGeom(const ir::Node &n, ConvGeom &g) {

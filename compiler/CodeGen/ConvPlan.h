@@ -124,7 +124,7 @@ ConvInputLayout convInputLayout(const ConvGeom &g, unsigned vectorWidth);
 
 /// Winograd F(m x m, r x r) for r x r / stride-1 / dilation-1 / groups-1
 /// convolutions (ConvWinograd.cpp): F(4x4,3x3) or F(2x2,3x3) for 3x3
-/// kernels, F(2x2,5x5) for 5x5; m x m output tiles, each from an a x a
+/// kernels, F(4x4,5x5) or F(2x2,5x5) for 5x5; m x m output tiles, each from an a x a
 /// input tile (a = m + r - 1). Layouts (floats, per image):
 ///   P: padded, m-phase-split input copy, C x Hp x m x PP (phase q holds
 ///      padded columns q, q+m, ...), so tile column vectors load contiguously;
@@ -164,10 +164,10 @@ struct WinogradPlan {
 /// Whether the geometry can use the Winograd kernel at all.
 bool winogradEligible(const ConvGeom &g);
 /// Layout, register tile and cost of the Winograd kernel F(m x m, r x r)
-/// (m = 4 or 2 for r = 3, m = 2 for r = 5; r = g.KH) for `g` on `t`.
+/// (m = 4 or 2, r = g.KH = 3 or 5) for `g` on `t`.
 WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m);
-/// 3x3: the cheaper of F(4x4,3x3) and F(2x2,3x3) by that estimate
-/// (CNNC_WINOGRAD_M=4|2 forces one); 5x5: F(2x2,5x5).
+/// The cheaper of F(4x4) and F(2x2) by that estimate, F(2x2,3x3) only if
+/// 10% cheaper (CNNC_WINOGRAD_M=4|2 forces one).
 WinogradPlan bestWinograd(const ConvGeom &g, const VectorTarget &t);
 
 } // namespace cnnc::codegen
