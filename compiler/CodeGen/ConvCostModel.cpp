@@ -349,17 +349,22 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   const char *force = getenv("CNNC_WINOGRAD_FUSED"); // experiments: 0|1
   const bool forced = force && *force == '1', off = force && *force == '0';
   // TR: CNNC_WINOGRAD_ROWS if it divides the tile rows, else the fewest
-  // rows that give the GEMMs two tile vectors (the measured optimum in both
-  // cases above; more rows per item only made it slower and leave fewer
-  // items for the threads).
+  // rows whose tiles (dense, see WinogradPlan) give the GEMMs two tile
+  // vectors (the measured optimum in both cases above; more rows per item
+  // only made it slower and leave fewer items for the threads; the seed's
+  // conv2 as F(4x4,5x5), 8 tiles per row: 4 rows 0.052 ms, 2 rows 0.060).
   const char *rowsEnv = getenv("CNNC_WINOGRAD_ROWS"); // experiments: TR
   int64_t tr = rowsEnv ? atoi(rowsEnv) : 0;
+  WinogradPlan f = p;
+  auto vectors = [&](int64_t rows) { // the GEMMs' tile vectors with `rows` per item
+    f.TR = rows;
+    return f.fusedVectors();
+  };
   if (tr <= 0 || p.TH % tr) {
     tr = 1;
-    while (tr < p.TH && (p.TH % tr || tr * p.NG < 2))
+    while (tr < p.TH && (p.TH % tr || vectors(tr) < 2))
       ++tr;
   }
-  WinogradPlan f = p;
   f.TR = tr;
   // The buffers, the conv rows of an in-item pooling counted.
   const double itemBytes =
@@ -367,7 +372,8 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   if (!off && itemBytes <= kMaxFusedItemBytes &&
       (forced || itemBytes + uBytes <= 0.75 * double(t.l2Bytes))) {
     const int64_t items = g.N * p.TH / tr;
-    Tile row = searchTile(tr * p.NG, p.TH / tr, uBytes / kL2BytesPerCycle / (tr * p.NG));
+    const int64_t nfv = f.fusedVectors();
+    Tile row = searchTile(nfv, p.TH / tr, uBytes / kL2BytesPerCycle / nfv);
     f.cost = row.cycles + inT + outT + double(items) * g.C * f.plRows() * m * p.PP * 0.5;
     f.RK = row.rk;
     f.RT = row.rt;
@@ -378,7 +384,7 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   if (const char *e = getenv("CNNC_WINOGRAD_TILE")) { // experiments: RK,RT
     int rk = 0, rt = 0;
     if (sscanf(e, "%d,%d", &rk, &rt) == 2 && rk > 0 && rt > 0 &&
-        rt <= (p.fused ? p.TR * p.NG : p.NTV)) {
+        rt <= (p.fused ? p.fusedVectors() : p.NTV)) {
       p.RK = std::min<int64_t>(rk, g.K);
       p.RT = rt;
     }

@@ -134,9 +134,12 @@ ConvInputLayout convInputLayout(const ConvGeom &g, unsigned vectorWidth);
 /// Small layers run fused instead: one work item per (image, block of TR
 /// tile rows) copies, transforms, multiplies and transforms back those rows
 /// alone, with its P ([C][PR][m][PP], PR = TR*m + a - m padded rows), V
-/// ([a*a][C][TR*TWv]) and M ([a*a][K][TR*TWv]) in stack buffers of the
-/// worker, so nothing goes through scratch and there is one parallel loop
-/// instead of three.
+/// ([a*a][C][vlPitch]) and M ([a*a][K][mlPitch], plus one vector) in stack
+/// buffers of the worker, so nothing goes through scratch and there is one
+/// parallel loop instead of three. V and M hold the item's TR*TW tiles
+/// densely like the three-loop schedule's (a tile row's last vector
+/// overhangs into the next row's tiles, which that row then overwrites), so
+/// the GEMMs run over fusedVectors() vectors, not TR*NG part-empty ones.
 struct WinogradPlan {
   int64_t m, r, a;    ///< F(m x m, r x r): output tile m, input tile a = m + r - 1
   int64_t TH, TW, T;  ///< tile rows, tile columns, tiles per image
@@ -154,8 +157,23 @@ struct WinogradPlan {
   /// The fused schedule's per-item buffers (P, V, M of TR tile rows).
   int64_t plRows() const { return TR * m + a - m; }
   int64_t plFloats() const { return Cin * plRows() * m * PP; }
-  int64_t vlFloats() const { return a * a * Cin * TR * TWv; }
-  int64_t mlFloats() const { return a * a * Kout * TR * TWv; }
+  int64_t vl() const { return TWv / NG; } ///< floats per vector
+  /// Tile vectors of an item's GEMMs: its TR*TW tiles, dense.
+  int64_t fusedVectors() const { return (TR * TW + vl() - 1) / vl(); }
+  /// End of the tiles an item's input transform writes (its last tile
+  /// row's last vector).
+  int64_t fusedWritten() const { return (TR - 1) * TW + TWv; }
+  /// Pitch of a channel's tiles in an item's V: room for what the GEMMs
+  /// read and the transform writes, whole vectors.
+  int64_t vlPitch() const {
+    return (std::max(fusedVectors() * vl(), fusedWritten()) + vl() - 1) / vl() * vl();
+  }
+  /// Pitch of an output channel's tiles in an item's M: what the GEMMs
+  /// write; the output transform's overhang reads the next channel's (and
+  /// after the last, one zeroed vector).
+  int64_t mlPitch() const { return fusedVectors() * vl(); }
+  int64_t vlFloats() const { return a * a * Cin * vlPitch(); }
+  int64_t mlFloats() const { return a * a * Kout * mlPitch() + vl(); }
   int64_t Cin, Kout;
   int64_t E() const { return a * a; } ///< transform elements (GEMMs)
   int64_t vOffset() const { return (std::max(pFloats, mFloats) + 15) / 16 * 16; }

@@ -387,7 +387,7 @@ Error lowerConv2dWinograd(Kernel &k) {
   // t0, V's and M's rows (a channel's tiles) `pitch` floats apart.
   Function *fmuladd = Intrinsic::getDeclaration(&k.m, Intrinsic::fmuladd, {vecTy});
   auto tile = [&](Value *vX, Value *uBlk, Value *mX, Value *k0, int64_t rk, Value *t0,
-                  int64_t rt, int64_t pitch) {
+                  int64_t rt, int64_t pitch, int64_t mPitch) {
     std::vector<Value *> init(rk * rt, ConstantFP::get(vecTy, 0.0));
     Value *vT = k.ptr(vX, t0);
     std::vector<Value *> acc = forLoopMulti(
@@ -409,22 +409,24 @@ Error lowerConv2dWinograd(Kernel &k) {
         /*knownNonEmpty=*/true);
     for (int64_t kk = 0; kk < rk; ++kk)
       for (int64_t j = 0; j < rt; ++j)
-        vstore(acc[kk * rt + j], mX, k.add(k.mul(k.add(k0, kk), pitch), k.add(t0, j * VL)));
+        vstore(acc[kk * rt + j], mX, k.add(k.mul(k.add(k0, kk), mPitch), k.add(t0, j * VL)));
   };
   // One transform element's GEMM over `ntv` tile vectors: for each group of
   // RT tile vectors (C x RT vectors of V, kept in L1) every channel block in
   // turn (C x RK of U each).
   const int64_t kFull = K / RK, kRem = K % RK;
-  auto gemm = [&](Value *vX, Value *uX, Value *mX, int64_t ntv, int64_t pitch) {
+  // (V's rows `pitch` floats apart, M's `mPitch`.)
+  auto gemm = [&](Value *vX, Value *uX, Value *mX, int64_t ntv, int64_t pitch,
+                  int64_t mPitch) {
     auto tileGroup = [&](Value *t0, int64_t rt) {
       if (kFull > 0)
         forLoop(b, 0, kFull, [&](Value *kb) {
           Value *k0 = k.mul(kb, RK);
-          tile(vX, k.ptr(uX, k.mul(k0, C)), mX, k0, RK, t0, rt, pitch);
+          tile(vX, k.ptr(uX, k.mul(k0, C)), mX, k0, RK, t0, rt, pitch, mPitch);
         });
       if (kRem)
         tile(vX, k.ptr(uX, k.i64(kFull * RK * C)), mX, k.i64(kFull * RK), kRem, t0, rt,
-             pitch);
+             pitch, mPitch);
     };
     int64_t full = ntv / RT, rem = ntv % RT;
     if (full > 0)
@@ -524,7 +526,11 @@ Error lowerConv2dWinograd(Kernel &k) {
     // One item per (image, block of TR tile rows), its P, V and M in
     // buffers of the worker (the outlined function's entry block).
     const int64_t TR = P.TR, NB = P.TH / TR, PR = P.plRows();
-    const int64_t tPitch = TR * P.TWv; // a channel's tiles in V and M
+    // A channel's tiles in V and M (dense: tile row t from t*TW on).
+    const int64_t vPitch = P.vlPitch(), mPitch = P.mlPitch(), NFV = P.fusedVectors();
+    // V lanes the GEMMs read but no transform writes (the last tile row's
+    // vector ends before the GEMMs' last one): zeroed per channel.
+    const int64_t vTail = NFV * VL - P.fusedWritten();
     emitParallelFor(k, N * NB, captures, P.cost, [&](ArrayRef<Value *> caps, Value *item) {
       Function *f = b.GetInsertBlock()->getParent();
       IRBuilder<> eb(&f->getEntryBlock(), f->getEntryBlock().begin());
@@ -536,6 +542,8 @@ Error lowerConv2dWinograd(Kernel &k) {
       Value *pl = buffer(P.plFloats()), *vl = buffer(P.vlFloats()), *ml = buffer(P.mlFloats());
       // With the pooling in the item: its conv output rows, [K][TR*m][OW].
       Value *ob = P.poolInItem ? buffer(K * TR * m * g.OW) : nullptr;
+      // The output transform's overhang past M's last channel reads zeros.
+      vstore(ConstantFP::get(vecTy, 0.0), ml, k.i64(E * K * mPitch));
       Value *nIdx = b.CreateUDiv(item, k.i64(NB));
       Value *tr0 = k.mul(b.CreateURem(item, k.i64(NB)), TR); // first tile row
       // Copy padded rows tr0*m .. tr0*m + PR - 1 of every channel,
@@ -552,18 +560,25 @@ Error lowerConv2dWinograd(Kernel &k) {
               b, inside, [&] { copyRow(k.ptr(src, k.mul(ih, g.W)), drow); },
               [&] { b.CreateMemSet(drow, b.getInt8(0), rowPitch * 4, MaybeAlign(4)); });
         });
+        // Ascending tile rows: each overwrites the previous one's overhang.
         forLoop(b, 0, TR, [&](Value *t) {
           forGroups([&](Value *tg, bool) {
             transformGroup(k.ptr(pc, k.add(k.mul(t, m * rowPitch), k.mul(tg, VL))),
-                           k.ptr(vl, k.add(k.add(k.mul(c, tPitch), k.mul(t, P.TWv)),
+                           k.ptr(vl, k.add(k.add(k.mul(c, vPitch), k.mul(t, P.TW)),
                                            k.mul(tg, VL))),
-                           C * tPitch);
+                           C * vPitch);
           });
         });
+        if (vTail > 0)
+          for (int64_t xi = 0; xi < E; ++xi)
+            b.CreateMaskedStore(ConstantFP::get(vecTy, 0.0),
+                                k.ptr(vl, k.add(k.mul(c, vPitch),
+                                                k.i64(xi * C * vPitch + NFV * VL - VL))),
+                                Align(4), laneMask(ctx, VL, VL - vTail, VL));
       });
       forLoop(b, 0, E, [&](Value *xi) {
-        gemm(k.ptr(vl, k.mul(xi, C * tPitch)), k.ptr(uPacked, k.mul(xi, K * C)),
-             k.ptr(ml, k.mul(xi, K * tPitch)), TR * P.NG, tPitch);
+        gemm(k.ptr(vl, k.mul(xi, C * vPitch)), k.ptr(uPacked, k.mul(xi, K * C)),
+             k.ptr(ml, k.mul(xi, K * mPitch)), NFV, vPitch, mPitch);
       });
       std::vector<Value *> ops = operandPtrs(caps);
       const int64_t lastRows = g.OH - m * (P.TH - 1); // the last tile row's
@@ -577,9 +592,9 @@ Error lowerConv2dWinograd(Kernel &k) {
           Value *tr = k.add(tr0, t);
           auto outRow = [&](int64_t nrows) {
             forGroups([&](Value *tg, bool last) {
-              outputGroup(k.ptr(ml, k.add(k.add(k.mul(kIdx, tPitch), k.mul(t, P.TWv)),
+              outputGroup(k.ptr(ml, k.add(k.add(k.mul(kIdx, mPitch), k.mul(t, P.TW)),
                                           k.mul(tg, VL))),
-                          K * tPitch, outPlane, bias, ops, dstPlane, dstRow0, tr, tg, nrows,
+                          K * mPitch, outPlane, bias, ops, dstPlane, dstRow0, tr, tg, nrows,
                           last);
             });
           };
@@ -647,7 +662,7 @@ Error lowerConv2dWinograd(Kernel &k) {
                     Value *xi = b.CreateURem(t, k.i64(E));
                     gemm(k.ptr(caps[0], k.add(k.mul(t, C * Tp), vOff)),
                          k.ptr(uPacked, k.mul(xi, K * C)), k.ptr(caps[0], k.mul(t, K * Tp)),
-                         P.NTV, Tp);
+                         P.NTV, Tp, Tp);
                   });
 
   // --- 3: output transforms, bias, epilogue, parallel over output planes.
