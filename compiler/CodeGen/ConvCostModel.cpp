@@ -366,6 +366,14 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
       ++tr;
   }
   f.TR = tr;
+  // Tile rows per transform vector: whole rows of output vectors only (see
+  // WinogradPlan::rpv).
+  for (int64_t q = VL / 2; q >= 2; q /= 2)
+    if (p.NG == 1 && p.TW * q == VL && m % q == 0 && tr % q == 0 && g.OW == m * p.TW &&
+        g.OH == m * p.TH) {
+      f.rpv = q;
+      break;
+    }
   // The buffers, the conv rows of an in-item pooling counted.
   const double itemBytes =
       double(f.plFloats() + f.vlFloats() + f.mlFloats() + g.K * tr * m * g.OW) * 4;
@@ -374,7 +382,8 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
     const int64_t items = g.N * p.TH / tr;
     const int64_t nfv = f.fusedVectors();
     Tile row = searchTile(nfv, p.TH / tr, uBytes / kL2BytesPerCycle / nfv);
-    f.cost = row.cycles + inT + outT + double(items) * g.C * f.plRows() * m * p.PP * 0.5;
+    f.cost = row.cycles + (inT + outT) / f.rpv +
+             double(items) * g.C * f.plRows() * m * p.PP * 0.5;
     f.RK = row.rk;
     f.RT = row.rt;
     f.fused = true;

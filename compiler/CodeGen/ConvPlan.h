@@ -153,6 +153,10 @@ struct WinogradPlan {
   /// Fused, with a fused pooling whose windows an item holds whole (TR*m
   /// rows a multiple of the window): each item pools its own rows.
   bool poolInItem = false;
+  /// Fused, rows of TW = VL / rpv tiles making whole output vectors (m *
+  /// TW a multiple of VL, no partial tiles): each input / output transform
+  /// vector holds rpv tile rows instead of one part-empty row.
+  int64_t rpv = 1;
   int64_t pFloats, vFloats, mFloats;
   /// The fused schedule's per-item buffers (P, V, M of TR tile rows).
   int64_t plRows() const { return TR * m + a - m; }

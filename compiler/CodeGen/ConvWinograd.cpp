@@ -36,6 +36,9 @@
 //     plane, vectorised over VL tiles of a tile row; the m columns of the
 //     tiles are interleaved into m output vectors, the fused epilogue is
 //     applied and the row's end is stored with a constant mask.
+// The fused schedule (planWinograd) does the same per block of tile rows
+// with its buffers on the stack; where a tile row is a fraction of a
+// vector it transforms several rows per vector (WinogradPlan::rpv).
 // No reduction is split across threads, so results do not depend on the
 // thread count. CNNC_WINOGRAD=0/1 forces the kernel off/on, CNNC_WINOGRAD_M=4/2
 // the tile size (for 3x3 and 5x5).
@@ -214,6 +217,7 @@ Error lowerConv2dWinograd(Kernel &k) {
            << ") VL " << VL
            << " tiles " << P.TH << "x" << P.TW << " RK " << RK << " RT " << RT
            << (P.fused ? " fused, " + std::to_string(P.TR) + " tile rows per item" : "")
+           << (P.rpv > 1 ? ", " + std::to_string(P.rpv) + " per transform vector" : "")
            << (P.poolInItem ? ", each item pools its rows" : "")
            << " est " << P.cost << " cycles (direct "
            << chooseConvTile(g, k.vec).cost << ")\n";
@@ -371,11 +375,21 @@ Error lowerConv2dWinograd(Kernel &k) {
   // --- 1. input transform of one vector group (VL tiles of a tile row):
   // `src` at the group's first padded row, phase 0; `dst` at the group's
   // first tile of transform element 0, element xi xiPitch floats on.
-  auto transformGroup = [&](Value *src, Value *dst, int64_t xiPitch) {
+  // With rpv > 1 (fused, rows of TW = VL / rpv tiles) the vector holds
+  // rpv tile rows: lanes [q*TW, q*TW + TW) are tile row q from `src`'s,
+  // merged in by masked loads (the lanes below q*TW masked off, so their
+  // addresses are never read).
+  auto transformGroup = [&](Value *src, Value *dst, int64_t xiPitch, int64_t rpv = 1) {
     Value *d[8][8];
     for (int r = 0; r < a; ++r)
-      for (int j = 0; j < a; ++j)
-        d[r][j] = vload(src, k.i64(r * rowPitch + (j % m) * P.PP + j / m));
+      for (int j = 0; j < a; ++j) {
+        int64_t off = r * rowPitch + (j % m) * P.PP + j / m;
+        d[r][j] = vload(src, k.i64(off));
+        for (int64_t q = 1; q < rpv; ++q)
+          d[r][j] = b.CreateMaskedLoad(
+              vecTy, b.CreateGEP(f32, src, k.i64(off + q * m * rowPitch - q * P.TW)), Align(4),
+              laneMask(ctx, VL, q * P.TW, (q + 1) * P.TW), d[r][j]);
+      }
     Value *t[8][8];
     leftMul(W.BT, a, d, t);
     for (int i = 0; i < a; ++i)
@@ -444,16 +458,18 @@ Error lowerConv2dWinograd(Kernel &k) {
   // and is pooled afterwards (ConvPool.cpp).
   // The result goes to dstPlane's rows from dstRow0 on (the plane in the
   // conv output, from row 0, or an item's buffer).
+  // With rpv > 1 (see transformGroup) the group holds tile rows tr ..
+  // tr + rpv - 1, each m*TW = m*VL/rpv columns: output vector mv belongs to
+  // tile row tr + mv / (m / rpv) (whole rows, no masks: planWinograd).
   auto outputGroup = [&](Value *mBase, int64_t xiPitch, Value *outPlane, Value *bias,
                          ArrayRef<Value *> opPtrs, Value *dstPlane, Value *dstRow0, Value *tr,
-                         Value *tg, int64_t rows, bool lastGroup) {
+                         Value *tg, int64_t rows, bool lastGroup, int64_t rpv = 1) {
     Value *mm[8][8];
     for (int i = 0; i < a; ++i)
       for (int j = 0; j < a; ++j)
         mm[i][j] = vload(mBase, k.i64((i * a + j) * xiPitch));
     Value *s[4][8];
     leftMul(W.AT, m, mm, s);
-    Value *colBase = k.mul(tg, m * VL);
     SmallVector<int, 64> cat2;
     for (int64_t e = 0; e < 2 * VL; ++e)
       cat2.push_back(int(e));
@@ -467,13 +483,17 @@ Error lowerConv2dWinograd(Kernel &k) {
       // halves: 2 + 2 vectors for m = 4, 1 + 1 for m = 2).
       Value *yLo = m == 4 ? b.CreateShuffleVector(y[0], y[1], cat2) : y[0];
       Value *yHi = m == 4 ? b.CreateShuffleVector(y[2], y[3], cat2) : y[1];
-      Value *row = k.add(k.mul(tr, m), k.i64(i));
-      Value *rowIdx = k.add(outPlane, k.mul(row, g.OW));
-      Value *dstRow = k.ptr(dstPlane, k.mul(b.CreateSub(row, dstRow0), g.OW));
       for (int64_t mv = 0; mv < m; ++mv) {
+        const int64_t perRow = m / rpv;      // output vectors per tile row
+        const int64_t q = mv / perRow;       // tile row tr + q
+        Value *row = k.add(k.mul(tr, m), k.i64(q * m + i));
+        Value *rowIdx = k.add(outPlane, k.mul(row, g.OW));
+        Value *dstRow = k.ptr(dstPlane, k.mul(b.CreateSub(row, dstRow0), g.OW));
+        // Columns of this vector: from colBase + (mv % perRow) * VL on.
+        Value *colBase = k.add(k.mul(tg, m * VL), k.i64((mv % perRow - mv) * VL));
         int64_t valid = VL;
         if (lastGroup) {
-          valid = g.OW - (m * (P.NG - 1) * VL + mv * VL);
+          valid = g.OW - (m * (P.NG - 1) * VL + (mv % perRow) * VL);
           if (valid <= 0)
             break;
           valid = std::min<int64_t>(valid, VL);
@@ -528,6 +548,7 @@ Error lowerConv2dWinograd(Kernel &k) {
     const int64_t TR = P.TR, NB = P.TH / TR, PR = P.plRows();
     // A channel's tiles in V and M (dense: tile row t from t*TW on).
     const int64_t vPitch = P.vlPitch(), mPitch = P.mlPitch(), NFV = P.fusedVectors();
+    const int64_t rpv = P.rpv; // tile rows per transform vector
     // V lanes the GEMMs read but no transform writes (the last tile row's
     // vector ends before the GEMMs' last one): zeroed per channel.
     const int64_t vTail = NFV * VL - P.fusedWritten();
@@ -560,13 +581,15 @@ Error lowerConv2dWinograd(Kernel &k) {
               b, inside, [&] { copyRow(k.ptr(src, k.mul(ih, g.W)), drow); },
               [&] { b.CreateMemSet(drow, b.getInt8(0), rowPitch * 4, MaybeAlign(4)); });
         });
-        // Ascending tile rows: each overwrites the previous one's overhang.
-        forLoop(b, 0, TR, [&](Value *t) {
+        // Ascending tile rows (rpv per vector): each overwrites the
+        // previous one's overhang.
+        forLoop(b, 0, TR / rpv, [&](Value *tv) {
+          Value *t = k.mul(tv, rpv);
           forGroups([&](Value *tg, bool) {
             transformGroup(k.ptr(pc, k.add(k.mul(t, m * rowPitch), k.mul(tg, VL))),
                            k.ptr(vl, k.add(k.add(k.mul(c, vPitch), k.mul(t, P.TW)),
                                            k.mul(tg, VL))),
-                           C * vPitch);
+                           C * vPitch, rpv);
           });
         });
         if (vTail > 0)
@@ -588,14 +611,15 @@ Error lowerConv2dWinograd(Kernel &k) {
         Value *dstPlane = ob ? k.ptr(ob, k.mul(kIdx, TR * m * g.OW)) : k.ptr(caps[2], outPlane);
         Value *dstRow0 = ob ? row0 : k.i64(0);
         Value *bias = biasOf(kIdx);
-        forLoop(b, 0, TR, [&](Value *t) {
+        forLoop(b, 0, TR / rpv, [&](Value *tv) {
+          Value *t = k.mul(tv, rpv);
           Value *tr = k.add(tr0, t);
           auto outRow = [&](int64_t nrows) {
             forGroups([&](Value *tg, bool last) {
               outputGroup(k.ptr(ml, k.add(k.add(k.mul(kIdx, mPitch), k.mul(t, P.TW)),
                                           k.mul(tg, VL))),
                           K * mPitch, outPlane, bias, ops, dstPlane, dstRow0, tr, tg, nrows,
-                          last);
+                          last, rpv);
             });
           };
           if (lastRows == m)
