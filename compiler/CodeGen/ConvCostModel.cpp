@@ -17,7 +17,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
 
 namespace cnnc::codegen {
 
@@ -69,9 +68,21 @@ ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t, int64_t poolRo
   // With 32 registers the scheduler hoists loads far enough to spill when
   // the tile uses them all; keep a few free.
   int64_t budget = t.numRegs > 16 ? t.numRegs - 4 : t.numRegs;
+  // First layers (few input channels, stride-1 rows): a tile of several
+  // output rows with unrolled kernel rows loads each of its rh + KH - 1
+  // input rows' vectors once for all the kernel rows reading it (see the
+  // row loop below).
+  const bool rowReuse = g.Cg <= kFirstLayerChannels && g.KH > 1 && g.SH == 1 && g.DH == 1;
+  // Input vectors loaded per step by an h x v tile.
+  auto inLoads = [&](int64_t h, int64_t v) {
+    return rowReuse ? double(h + g.KH - 1) * v / g.KH : double(h * v);
+  };
+  // Loads per FMA of an rk x rh x rv tile (the broadcasts and the inputs).
+  auto loadsPerFma = [&](int64_t rk, int64_t rh, int64_t rv) {
+    return (rk + inLoads(rh, rv)) / double(rk * rh * rv);
+  };
   ConvTile best;
   best.cost = -1;
-  double bestLoads = 0; // loads per step of the best tile
   for (int64_t rk = 1; rk <= std::min<int64_t>(g.Kg, 24); ++rk) {
     for (int64_t rv = 1; rv <= NV; ++rv) {
       // More than one row only when a row's vectors all fit in the tile,
@@ -79,14 +90,10 @@ ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t, int64_t poolRo
       // same input vectors, which LLVM then keeps live across the taps and
       // spills (measured: 2 x 3 rows x 2 vectors at 256 channels @14x14 is
       // 7% slower than 6 x 1 x 2).
-      // First layers are the exception: with a few input channels, a tile
-      // of rh rows and unrolled kernel rows loads each of the rh + KH - 1
-      // input rows' vectors once for all the kernel rows reading it
-      // (measured on AVX-512, the seed's 3->10 conv at 130x130: 5 x 2 x 2
-      // and 5 x 4 x 1 are 5-7% faster than 5 x 1 x 4), and ties between
-      // tiles go to fewer loads per FMA.
-      const bool rowReuse =
-          g.Cg <= kFirstLayerChannels && g.KH > 1 && g.SH == 1 && g.DH == 1;
+      // First layers are the exception (rowReuse; measured on AVX-512, the
+      // seed's 3->10 conv at 130x130: 5 x 2 x 2 and 5 x 4 x 1 are 5-7%
+      // faster than 5 x 1 x 4), and ties between their tiles go to fewer
+      // loads per FMA.
       int64_t maxRh = rv == NV && g.KH == 1 ? g.OH
                       : rowReuse            ? std::min<int64_t>(g.OH, g.KH + 1)
                                             : 1;
@@ -105,11 +112,6 @@ ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t, int64_t poolRo
           if (rk * rw + ((rh - 1) * g.KW + 1) * rv + spare > int64_t(t.numRegs))
             break;
         }
-        // Input vectors loaded per step by an h x v tile.
-        auto inLoads = [&](int64_t h, int64_t v) {
-          return rowReuse ? double(h + g.KH - 1) * v / g.KH : double(h * v);
-        };
-        double loads = rk + inLoads(rh, rv); // per step, with the broadcasts
         // Tiles along each dimension: full ones plus one remainder.
         auto dims = [](int64_t total, int64_t blk) {
           return std::pair<int64_t, int64_t>{total / blk, total % blk};
@@ -142,14 +144,15 @@ ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t, int64_t poolRo
           double inBytes = double(g.N) * g.C * NV * t.width * 4;
           cost += double(ceilDiv(g.Kg, rk)) * inBytes / kStreamBytesPerCycle;
         }
-        double perFma = loads / double(rk * rw);
-        double bestPerFma = best.cost < 0 ? 0 : bestLoads / double(best.RK * best.RH * best.RV);
         bool tie = best.cost >= 0 && cost <= best.cost * 1.001 && cost >= best.cost * 0.999;
-        bool better = rowReuse && std::abs(perFma - bestPerFma) > 1e-9
-                          ? perFma < bestPerFma
-                          : rk * rw > best.RK * best.RH * best.RV;
+        bool better = rk * rw > best.RK * best.RH * best.RV;
+        if (tie && rowReuse) {
+          double perFma = loadsPerFma(rk, rh, rv);
+          double bestPerFma = loadsPerFma(best.RK, best.RH, best.RV);
+          if (std::abs(perFma - bestPerFma) > 1e-9)
+            better = perFma < bestPerFma;
+        }
         if (best.cost < 0 || cost < best.cost * 0.999 || (tie && better)) {
-          bestLoads = loads;
           best.RK = rk;
           best.RH = rh;
           best.RV = rv;
@@ -173,18 +176,17 @@ ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t, int64_t poolRo
   best.Cb = g.Cg;
   if (best.cost >= 0) {
     int64_t taps = g.KH * g.KW;
-    std::function<bool(int64_t)> fits = [&](int64_t cb) {
-      return double(cb * taps * best.RK * 4) <= t.l1Bytes / 2;
-    };
     // A packed pointwise group (ConvDirect.cpp) is read once per channel
     // block of the tile: with the channels in passes, a pass's pack and a
     // tile's weights stay in 3/4 of L1 (256->64 at 56x56 on AVX-512, 48
     // KiB packs of 256 channels: 2 passes of 128 are 3% faster, 4 of 64
     // no faster than one).
-    if (foldedPointwise(g) && pointwisePacks(g, best.RV, t.width))
-      fits = [&, taps](int64_t cb) {
+    const bool packed = foldedPointwise(g) && pointwisePacks(g, best.RV, t.width);
+    auto fits = [&](int64_t cb) {
+      if (packed)
         return double(cb * (best.RV * t.width + taps * best.RK) * 4) <= t.l1Bytes * 0.75;
-      };
+      return double(cb * taps * best.RK * 4) <= t.l1Bytes / 2;
+    };
     if (!fits(g.Cg)) {
       for (int64_t cb = g.Cg - 1; cb >= 16; --cb)
         if (g.Cg % cb == 0 && fits(cb)) {
@@ -357,8 +359,9 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   int64_t tr = rowsEnv ? atoi(rowsEnv) : 0;
   WinogradPlan f = p;
   auto vectors = [&](int64_t rows) { // the GEMMs' tile vectors with `rows` per item
-    f.TR = rows;
-    return f.fusedVectors();
+    WinogradPlan q = p;
+    q.TR = rows;
+    return q.fusedVectors();
   };
   if (tr <= 0 || p.TH % tr) {
     tr = 1;
