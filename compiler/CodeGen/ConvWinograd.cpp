@@ -212,6 +212,15 @@ Error lowerConv2dWinograd(Kernel &k) {
   const int64_t RK = P.RK, RT = P.RT;
   const int64_t m = P.m, a = P.a, E = P.E(), R = P.r, taps = R * R;
   const Matrices &W = R == 5 ? (m == 4 ? kF4r5 : kF2r5) : m == 4 ? kF4 : kF2;
+  // Fused: single tile rows where a thread's range ends inside an item
+  // (see the fused schedule below), if a single row's GEMMs waste at most
+  // a quarter more tile vectors per row than a whole item's.
+  const char *tailEnv = getenv("CNNC_WINOGRAD_TAILS"); // experiments: 0
+  WinogradPlan P1 = P;
+  P1.TR = 1;
+  const bool tails = P.fused && P.TR > 1 && P.rpv == 1 && !P.poolInItem &&
+                     4 * P1.fusedVectors() * P.TR <= 5 * P.fusedVectors() &&
+                     !(tailEnv && *tailEnv == '0');
   if (getenv("CNNC_CONV_DEBUG"))
     errs() << "conv " << n.name << ": winograd F(" << m << "x" << m << "," << R << "x" << R
            << ") VL " << VL
@@ -219,6 +228,7 @@ Error lowerConv2dWinograd(Kernel &k) {
            << (P.fused ? " fused, " + std::to_string(P.TR) + " tile rows per item" : "")
            << (P.rpv > 1 ? ", " + std::to_string(P.rpv) + " per transform vector" : "")
            << (P.poolInItem ? ", each item pools its rows" : "")
+           << (tails ? ", single-row tails" : "")
            << " est " << P.cost << " cycles (direct "
            << chooseConvTile(g, k.vec).cost << ")\n";
 
@@ -545,28 +555,29 @@ Error lowerConv2dWinograd(Kernel &k) {
   if (P.fused) {
     // One item per (image, block of TR tile rows), its P, V and M in
     // buffers of the worker (the outlined function's entry block).
-    const int64_t TR = P.TR, NB = P.TH / TR, PR = P.plRows();
-    // A channel's tiles in V and M (dense: tile row t from t*TW on).
-    const int64_t vPitch = P.vlPitch(), mPitch = P.mlPitch(), NFV = P.fusedVectors();
-    const int64_t rpv = P.rpv; // tile rows per transform vector
-    // V lanes the GEMMs read but no transform writes (the last tile row's
-    // vector ends before the GEMMs' last one): zeroed per channel.
-    const int64_t vTail = NFV * VL - P.fusedWritten();
-    emitParallelFor(k, N * NB, captures, P.cost, [&](ArrayRef<Value *> caps, Value *item) {
-      Function *f = b.GetInsertBlock()->getParent();
-      IRBuilder<> eb(&f->getEntryBlock(), f->getEntryBlock().begin());
-      auto buffer = [&](int64_t floats) {
-        AllocaInst *buf = eb.CreateAlloca(ArrayType::get(f32, floats));
-        buf->setAlignment(Align(64));
-        return buf;
-      };
-      Value *pl = buffer(P.plFloats()), *vl = buffer(P.vlFloats()), *ml = buffer(P.mlFloats());
-      // With the pooling in the item: its conv output rows, [K][TR*m][OW].
-      Value *ob = P.poolInItem ? buffer(K * TR * m * g.OW) : nullptr;
+    // With tails (TR > 1, no pooling in the items, one tile row per
+    // transform vector) the parallel loop runs over single tile rows and a
+    // chunk takes TR rows at a time, the rows left at its end or at an
+    // image's end one at a time: the threads' ranges (a static partition,
+    // runtime/src/threadpool.c) need not be whole items (64 -> 64 @56, 7
+    // items of 2 rows, split 4 : 3 on 2 threads; with tails 3 items and a
+    // row each). Each tile's arithmetic is the same in either item size, so
+    // results do not depend on the cut.
+    const int64_t NB = P.TH / P.TR;
+    // One item of plan Q: Q.TR tile rows from tr0 of image nIdx (itemIdx,
+    // its index in the image, for an in-item pooling), in buffers pl, vl,
+    // ml (and ob) sized for P.
+    auto emitItem = [&](const WinogradPlan &Q, ArrayRef<Value *> caps, Value *pl, Value *vl,
+                        Value *ml, Value *ob, Value *nIdx, Value *tr0, Value *itemIdx) {
+      const int64_t TR = Q.TR, PR = Q.plRows();
+      // A channel's tiles in V and M (dense: tile row t from t*TW on).
+      const int64_t vPitch = Q.vlPitch(), mPitch = Q.mlPitch(), NFV = Q.fusedVectors();
+      const int64_t rpv = Q.rpv; // tile rows per transform vector
+      // V lanes the GEMMs read but no transform writes (the last tile row's
+      // vector ends before the GEMMs' last one): zeroed per channel.
+      const int64_t vTail = NFV * VL - Q.fusedWritten();
       // The output transform's overhang past M's last channel reads zeros.
       vstore(ConstantFP::get(vecTy, 0.0), ml, k.i64(E * K * mPitch));
-      Value *nIdx = b.CreateUDiv(item, k.i64(NB));
-      Value *tr0 = k.mul(b.CreateURem(item, k.i64(NB)), TR); // first tile row
       // Copy padded rows tr0*m .. tr0*m + PR - 1 of every channel,
       // phase-split, then transform them.
       forLoop(b, 0, C, [&](Value *c) {
@@ -646,9 +657,64 @@ Error lowerConv2dWinograd(Kernel &k) {
           poolRows(perItem);
         else
           ifElse(
-              b, b.CreateICmpEQ(b.CreateURem(item, k.i64(NB)), k.i64(NB - 1)),
+              b, b.CreateICmpEQ(itemIdx, k.i64(NB - 1)),
               [&] { poolRows(last); }, [&] { poolRows(perItem); });
       }
+    };
+    emitParallelRange(k, N * (tails ? P.TH : NB), captures, P.cost,
+                      [&](ArrayRef<Value *> caps, Value *begin, Value *end) {
+      Function *f = b.GetInsertBlock()->getParent();
+      IRBuilder<> eb(&f->getEntryBlock(), f->getEntryBlock().begin());
+      auto buffer = [&](int64_t floats) {
+        AllocaInst *buf = eb.CreateAlloca(ArrayType::get(f32, floats));
+        buf->setAlignment(Align(64));
+        return buf;
+      };
+      // Sized for TR rows (a tail item's buffers are smaller).
+      Value *pl = buffer(P.plFloats()), *vl = buffer(P.vlFloats()), *ml = buffer(P.mlFloats());
+      // With the pooling in the item: its conv output rows, [K][TR*m][OW].
+      Value *ob = P.poolInItem ? buffer(K * P.TR * m * g.OW) : nullptr;
+      if (!tails) {
+        forRange(b, begin, end, [&](Value *item) {
+          Value *nIdx = b.CreateUDiv(item, k.i64(NB));
+          Value *inImage = b.CreateURem(item, k.i64(NB));
+          emitItem(P, caps, pl, vl, ml, ob, nIdx, k.mul(inImage, P.TR), inImage);
+        });
+        return;
+      }
+      // u = begin; while (u < end): TR rows from u if the chunk and the
+      // image hold them, else one.
+      BasicBlock *pre = b.GetInsertBlock();
+      BasicBlock *head = BasicBlock::Create(ctx, "rows", f);
+      BasicBlock *full = BasicBlock::Create(ctx, "rows.full", f);
+      BasicBlock *one = BasicBlock::Create(ctx, "rows.one", f);
+      BasicBlock *latch = BasicBlock::Create(ctx, "rows.next", f);
+      BasicBlock *exit = BasicBlock::Create(ctx, "rows.done", f);
+      b.CreateBr(head);
+      b.SetInsertPoint(head);
+      PHINode *u = b.CreatePHI(b.getInt64Ty(), 2, "u");
+      u->addIncoming(begin, pre);
+      Value *nIdx = b.CreateUDiv(u, k.i64(P.TH)), *tr0 = b.CreateURem(u, k.i64(P.TH));
+      Value *fits = b.CreateAnd(b.CreateICmpSLE(k.add(u, P.TR), end),
+                                b.CreateICmpSLE(k.add(tr0, P.TR), k.i64(P.TH)));
+      b.CreateCondBr(fits, full, one);
+      b.SetInsertPoint(full);
+      emitItem(P, caps, pl, vl, ml, ob, nIdx, tr0, nullptr);
+      Value *uFull = k.add(u, P.TR);
+      BasicBlock *fullEnd = b.GetInsertBlock();
+      b.CreateBr(latch);
+      b.SetInsertPoint(one);
+      emitItem(P1, caps, pl, vl, ml, ob, nIdx, tr0, nullptr);
+      Value *uOne = k.add(u, 1);
+      BasicBlock *oneEnd = b.GetInsertBlock();
+      b.CreateBr(latch);
+      b.SetInsertPoint(latch);
+      PHINode *next = b.CreatePHI(b.getInt64Ty(), 2, "u.next");
+      next->addIncoming(uFull, fullEnd);
+      next->addIncoming(uOne, oneEnd);
+      u->addIncoming(next, latch);
+      b.CreateCondBr(b.CreateICmpSLT(next, end), head, exit);
+      b.SetInsertPoint(exit);
     });
     if (n.pooling() && !P.poolInItem)
       emitPoolAfterConv(k, convOut);

@@ -268,6 +268,16 @@ void emitParallelFor(
     llvm::function_ref<void(llvm::ArrayRef<llvm::Value *> caps,
                             llvm::Value *item)>
         body);
+/// The same with the worker's whole chunk: body(caps, begin, end) covers
+/// items [begin, end) (runtime values, begin < end), for kernels that
+/// process a chunk's items several at a time. How [0, n) is cut varies
+/// with the thread count and from call to call.
+void emitParallelRange(
+    Kernel &k, int64_t n, llvm::ArrayRef<llvm::Value *> captures,
+    double estCycles,
+    llvm::function_ref<void(llvm::ArrayRef<llvm::Value *> caps,
+                            llvm::Value *begin, llvm::Value *end)>
+        body);
 /// A counted loop with several loop-carried values; returns their final
 /// values.
 std::vector<llvm::Value *> forLoopMulti(

@@ -1,6 +1,6 @@
 //===- Parallel.cpp - outlined workers for cnnrt_parallel_for --------------===//
 //
-// emitParallelFor outlines a loop body into
+// emitParallelFor outlines a loop body (emitParallelRange: a chunk's body) into
 //   void <kernel>.par<N>(ptr %ctx, i64 %begin, i64 %end)
 // whose context is an array of the captured pointers, and calls it through
 // the runtime's thread pool (or directly when the work is too small
@@ -73,6 +73,15 @@ forLoopMulti(IRBuilder<> &b, Value *begin, Value *end, ArrayRef<Value *> init,
 void emitParallelFor(
     Kernel &k, int64_t n, ArrayRef<Value *> captures, double estCycles,
     function_ref<void(ArrayRef<Value *> caps, Value *item)> body) {
+  emitParallelRange(k, n, captures, estCycles,
+                    [&](ArrayRef<Value *> caps, Value *begin, Value *end) {
+                      forRange(k.b, begin, end, [&](Value *item) { body(caps, item); });
+                    });
+}
+
+void emitParallelRange(
+    Kernel &k, int64_t n, ArrayRef<Value *> captures, double estCycles,
+    function_ref<void(ArrayRef<Value *> caps, Value *begin, Value *end)> body) {
   if (n <= 0)
     return;
   IRBuilder<> &b = k.b;
@@ -127,7 +136,7 @@ void emitParallelFor(
     caps.push_back(b.CreateLoad(
         ptrTy, b.CreateConstInBoundsGEP2_64(ctxTy, w->getArg(0), 0, j),
         "cap" + Twine(j)));
-  forRange(b, w->getArg(1), w->getArg(2), [&](Value *item) { body(caps, item); });
+  body(caps, w->getArg(1), w->getArg(2));
   b.CreateRetVoid();
 }
 

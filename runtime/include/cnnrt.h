@@ -64,10 +64,12 @@ CNNRT_API void cnnrt_aligned_free(void *p);
  * threads and the calling thread. cnnrt_parallel_for calls fn(ctx, begin,
  * end) on contiguous chunks [begin, end) that together cover [0, n) exactly
  * once, on up to cnnrt_get_num_threads() threads, and returns when all
- * chunks are done. The threads claim chunks as they become free (large ones
- * first, smaller ones towards the end), so how [0, n) is cut and which
- * thread runs which chunk vary from call to call: fn must treat each index
- * on its own. Calls made from inside a chunk, or while another thread is
+ * chunks are done. Each of the T threads owns the contiguous T-th part t of
+ * [0, n) (the caller the first) and runs it from the front in halving
+ * chunks; a thread done with its part takes halves of the others' from
+ * their backs. So how [0, n) is cut and which thread runs which chunk vary
+ * with the thread count and from call to call: fn must treat each index on
+ * its own (it may process a chunk's indices together). Calls made from inside a chunk, or while another thread is
  * running a parallel_for, wait or run serially, never deadlock. n <= 0 does
  * nothing. Returns CNNRT_OK, or CNNRT_ERR_NULL_ARG when fn is NULL. */
 typedef void (*cnnrt_task_fn)(void *ctx, int64_t begin, int64_t end);

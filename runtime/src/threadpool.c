@@ -1,14 +1,20 @@
 /* threadpool.c - cnnrt_parallel_for over a persistent pool of pthreads.
  *
- * The threads of a job, the caller included, claim contiguous chunks of
- * [0, n) from a shared counter until none is left, "guided": each claim
- * takes 1/(2T) of what is left (T threads), so the first chunks are large
- * (few claims) and the last ones small (the threads finish together even
- * when items differ in cost or a thread starts late). Which thread runs
- * which items varies from run to run; what each item computes does not, so
- * generated code (whose items are independent) gives the same bits for any
- * thread count. The caller starts on the job at once, and finishes it alone
- * if no worker comes.
+ * Static partition with stealing: a job of n items over T threads gives
+ * thread t (the caller is thread 0, pool worker i is thread i + 1) the
+ * contiguous range [n*t/T, n*(t+1)/T). Each thread runs its own range from
+ * the front, half of what is left of it at a time (so a chunk keeps
+ * neighbouring items together: kernels that process a chunk's items
+ * several at a time, like the fused Winograd convolution's tile rows, keep
+ * their blocks), then takes half of what is left of another thread's range
+ * from its back, until no range has work: the threads finish together
+ * even when items differ in cost or a thread starts late (the others
+ * take its range). A thread's range is the same in every job of the same
+ * size, so consecutive kernels over the same rows find their data in that
+ * core's caches. Which thread runs which items can still vary from run to
+ * run; what each item computes does not, so generated code (whose items
+ * are independent) gives the same bits for any thread count. The caller
+ * starts on the job at once, and finishes it alone if no worker comes.
  *
  * Hand-off: a worker that has finished a job spins on the job counter for a
  * bounded time (kSpinNanos) before it sleeps on a condition variable, so a
@@ -38,22 +44,30 @@ static const long kPureSpinNanos = 5000;
 /* Stack size of the pool's threads. */
 static const size_t kWorkerStack = 8u << 20;
 
-/* The claim word: number of units (upper 32 bits) and next unclaimed unit
- * (lower 32 bits). Unit u is items [n*u/units, n*(u+1)/units): one item
- * each unless n exceeds kMaxUnits. A claim is a compare-and-swap of the
- * whole word, and the job's description is read only after a successful
- * claim: a unit is only claimable while its job is unfinished, and a job's
- * description is only replaced once it is finished, so a thread that read
- * the word and then lost time cannot run a later job's units with a stale
- * description. */
-#define CLAIM_UNITS(w) ((int64_t)((w) >> 32))
-#define CLAIM_NEXT(w) ((int64_t)((w)&0xffffffffu))
+/* A thread's range word: first unclaimed unit (lower 32 bits) and end
+ * (upper 32 bits) of its part of the current job. Unit u is items
+ * [n*u/units, n*(u+1)/units): one item each unless n exceeds kMaxUnits.
+ * Claims are compare-and-swaps of the word, and the job's description is
+ * read only after a successful claim: every range of a finished job is
+ * empty and a job's description is only replaced once it is finished, so
+ * a thread that read a word and then lost time either fails its claim or
+ * claims units of the job the description then describes. */
+#define RANGE(lo, hi) ((uint64_t)(lo) | (uint64_t)(hi) << 32)
+#define RANGE_LO(w) ((int64_t)((w)&0xffffffffu))
+#define RANGE_HI(w) ((int64_t)((w) >> 32))
 static const int64_t kMaxUnits = 0x7fffffff;
+enum { kMaxThreads = 1024 };
+
+/* One cache line per range: the owner and the thieves of one range do not
+ * slow down the others'. */
+typedef struct Range {
+  _Alignas(64) _Atomic uint64_t word;
+} Range;
+static Range ranges[kMaxThreads];
 
 typedef struct Pool {
-  _Atomic uint64_t claim; /* see CLAIM_* */
-  /* The job, written by the caller before it publishes `claim` (release)
-   * and read after a successful claim (acquire). Atomic because a late
+  /* The job, written by the caller before it publishes the ranges
+   * (release) and read after a successful claim (acquire). Atomic because a late
    * thread may read `threads` while the next job is being posted. */
   _Atomic(cnnrt_task_fn) fn;
   _Atomic(void *) ctx;
@@ -127,40 +141,72 @@ static int64_t unit_begin(int64_t n, int64_t units, int64_t u) {
   return n / units * u + n % units * u / units;
 }
 
-/* Claims and runs chunks of the current job until none is left. */
-static void run_chunks(void) {
-  uint64_t w = atomic_load_explicit(&pool.claim, memory_order_acquire);
+/* Claims half (rounded up) of what is left of range r, from its front
+ * (the owner) or its back (another thread); returns the number of units
+ * claimed (0: the range is empty) and their first in *first. */
+static int64_t claim(int r, int front, int64_t *first) {
+  _Atomic uint64_t *word = &ranges[r].word;
+  uint64_t w = atomic_load_explicit(word, memory_order_acquire);
   for (;;) {
-    int64_t units = CLAIM_UNITS(w), next = CLAIM_NEXT(w);
-    if (next >= units)
-      return;
-    int64_t t = atomic_load_explicit(&pool.threads, memory_order_relaxed);
-    if (t < 1)
-      t = 1;
-    int64_t size = (units - next + 2 * t - 1) / (2 * t);
-    if (!atomic_compare_exchange_weak_explicit(&pool.claim, &w,
-                                               w + (uint64_t)size,
-                                               memory_order_acquire,
-                                               memory_order_acquire))
-      continue; /* w now holds the current word */
-    cnnrt_task_fn fn = atomic_load_explicit(&pool.fn, memory_order_relaxed);
-    void *ctx = atomic_load_explicit(&pool.ctx, memory_order_relaxed);
-    int64_t n = atomic_load_explicit(&pool.n, memory_order_relaxed);
-    fn(ctx, unit_begin(n, units, next), unit_begin(n, units, next + size));
-    int64_t finished = atomic_fetch_add_explicit(&pool.done, size,
-                                                 memory_order_seq_cst) +
-                       size;
-    if (finished == units) {
-      /* The last chunk: wake the caller if it stopped spinning (seq_cst
-       * pairs with its store to caller_waits before it rereads done). */
-      if (atomic_load_explicit(&pool.caller_waits, memory_order_seq_cst)) {
-        pthread_mutex_lock(&pool.lock);
-        pthread_cond_signal(&pool.done_cv);
-        pthread_mutex_unlock(&pool.lock);
-      }
-      return;
+    int64_t lo = RANGE_LO(w), hi = RANGE_HI(w);
+    if (lo >= hi)
+      return 0;
+    int64_t size = (hi - lo + 1) / 2;
+    uint64_t next = front ? RANGE(lo + size, hi) : RANGE(lo, hi - size);
+    if (atomic_compare_exchange_weak_explicit(word, &w, next, memory_order_acquire,
+                                              memory_order_acquire)) {
+      *first = front ? lo : hi - size;
+      return size;
     }
-    w = atomic_load_explicit(&pool.claim, memory_order_acquire);
+  }
+}
+
+/* Runs units [first, first + size) of the current job; returns whether
+ * they were the job's last. */
+static int run_units(int64_t first, int64_t size) {
+  cnnrt_task_fn fn = atomic_load_explicit(&pool.fn, memory_order_relaxed);
+  void *ctx = atomic_load_explicit(&pool.ctx, memory_order_relaxed);
+  int64_t n = atomic_load_explicit(&pool.n, memory_order_relaxed);
+  int64_t units = n < kMaxUnits ? n : kMaxUnits;
+  fn(ctx, unit_begin(n, units, first), unit_begin(n, units, first + size));
+  int64_t finished =
+      atomic_fetch_add_explicit(&pool.done, size, memory_order_seq_cst) + size;
+  if (finished != units)
+    return 0;
+  /* The last chunk: wake the caller if it stopped spinning (seq_cst pairs
+   * with its store to caller_waits before it rereads done). */
+  if (atomic_load_explicit(&pool.caller_waits, memory_order_seq_cst)) {
+    pthread_mutex_lock(&pool.lock);
+    pthread_cond_signal(&pool.done_cv);
+    pthread_mutex_unlock(&pool.lock);
+  }
+  return 1;
+}
+
+/* Thread `self` (0: the caller) runs its own range of the current job,
+ * then helps with the others' until every range is empty. */
+static void run_job(int self) {
+  int64_t first, size;
+  int t = atomic_load_explicit(&pool.threads, memory_order_relaxed);
+  if (self < t)
+    while ((size = claim(self, 1, &first)) > 0)
+      if (run_units(first, size))
+        return;
+  for (;;) {
+    t = atomic_load_explicit(&pool.threads, memory_order_relaxed);
+    if (t < 1 || t > kMaxThreads)
+      return;
+    int found = 0;
+    for (int i = 1; i <= t && !found; ++i) {
+      int r = (self + i) % t;
+      if (r != self && (size = claim(r, 0, &first)) > 0) {
+        found = 1;
+        if (run_units(first, size))
+          return;
+      }
+    }
+    if (!found)
+      return;
   }
 }
 
@@ -179,12 +225,14 @@ static int job_done(void *units) {
 
 typedef struct WorkerArg {
   uint64_t start_posted; /* the job count before its first job */
+  int self;              /* its thread number in a job: worker index + 1 */
 } WorkerArg;
 
 static void *worker_main(void *arg) {
   /* Not the current count: the first job may be posted before this thread
    * first looks. */
   uint64_t seen = ((WorkerArg *)arg)->start_posted;
+  int self = ((WorkerArg *)arg)->self;
   free(arg);
   in_parallel = 1;
   for (;;) {
@@ -202,7 +250,7 @@ static void *worker_main(void *arg) {
     if (atomic_load_explicit(&pool.shutdown, memory_order_acquire))
       break;
     seen = atomic_load_explicit(&pool.posted, memory_order_acquire);
-    run_chunks();
+    run_job(self);
   }
   return NULL;
 }
@@ -266,6 +314,7 @@ static void resize_pool(int want) {
     if (!arg)
       break;
     arg->start_posted = posted;
+    arg->self = i + 1;
     if (pthread_create(&pool.workers[i], have_attr ? &attr : NULL, worker_main, arg) != 0) {
       free(arg);
       break;
@@ -309,8 +358,10 @@ int cnnrt_parallel_for(int64_t n, cnnrt_task_fn fn, void *ctx) {
   atomic_store_explicit(&pool.n, n, memory_order_relaxed);
   atomic_store_explicit(&pool.threads, threads, memory_order_relaxed);
   atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
-  atomic_store_explicit(&pool.claim, (uint64_t)units << 32,
-                        memory_order_release);
+  for (int t = 0; t < threads; ++t)
+    atomic_store_explicit(&ranges[t].word,
+                          RANGE(units * t / threads, units * (t + 1) / threads),
+                          memory_order_release);
   atomic_fetch_add_explicit(&pool.posted, 1, memory_order_seq_cst);
   if (atomic_load_explicit(&pool.sleepers, memory_order_seq_cst) > 0) {
     pthread_mutex_lock(&pool.lock);
@@ -319,7 +370,7 @@ int cnnrt_parallel_for(int64_t n, cnnrt_task_fn fn, void *ctx) {
   }
 
   in_parallel = 1;
-  run_chunks();
+  run_job(0);
   in_parallel = 0;
 
   if (!spin_until(job_done, &units)) {
