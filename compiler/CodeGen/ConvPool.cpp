@@ -17,6 +17,8 @@
 
 #include "llvm/IR/Constants.h"
 
+#include <cstdlib>
+
 using namespace llvm;
 
 namespace cnnc::codegen {
@@ -41,6 +43,7 @@ void emitPoolRows(Kernel &k, const ir::EpilogueStep &pool, const PoolGeom &y, Va
                   const PoolBand *band) {
   IRBuilder<> &b = k.b;
   bool isMax = pool.kind == ir::OpKind::MaxPool2d;
+  const bool unsignedMax = isMax && reluFeedsMaxPool(k);
   const int64_t VL = k.vec.width;
   std::vector<int64_t> khs;
   for (int64_t i = 0; i < y.SH; ++i)
@@ -63,7 +66,7 @@ void emitPoolRows(Kernel &k, const ir::EpilogueStep &pool, const PoolGeom &y, Va
       Value *outRow = k.ptr(out, k.mul(p, y.OWp));
       auto at = [&](Value *q, int64_t lanes) {
         Value *acc = emitPoolSpan(k, isMax, in, k.add(inRow, k.mul(q, y.SW)), y.OW, khs, lanes,
-                                  y.SW, y.SW, 1);
+                                  y.SW, y.SW, 1, unsignedMax);
         if (!isMax)
           acc = b.CreateFDiv(acc, ConstantFP::get(acc->getType(), double(y.SH * y.SW)));
         b.CreateAlignedStore(acc, k.ptr(outRow, q), Align(4));
@@ -75,6 +78,15 @@ void emitPoolRows(Kernel &k, const ir::EpilogueStep &pool, const PoolGeom &y, Va
         at(k.i64(0), rem);
     });
   });
+}
+
+bool reluFeedsMaxPool(const Kernel &k) {
+  static const bool off = getenv("CNNC_POOL_UMAX") && *getenv("CNNC_POOL_UMAX") == '0';
+  if (off || k.vec.width < 8) // experiments: the NaN-aware float max instead
+    return false;
+  const auto &e = k.node.epilogue;
+  return e.size() >= 2 && e.back().kind == ir::OpKind::MaxPool2d &&
+         e[e.size() - 2].kind == ir::OpKind::Relu;
 }
 
 Value *convOutputInScratch(Kernel &k) {

@@ -202,9 +202,16 @@ Constant *laneMask(LLVMContext &ctx, int64_t vl, int64_t lo, int64_t hi) {
 Value *emitEpilogue(Kernel &k, Value *v, ArrayRef<Value *> operandPtrs,
                     Value *idx, Constant *mask) {
   IRBuilder<> &b = k.b;
+  const bool reluToPool = reluFeedsMaxPool(k);
   for (const ir::EpilogueStep &st : k.node.epilogue) {
     if (ir::isPooling(st.kind)) // applied by the conv kernel (ConvPool.cpp)
       continue;
+    if (st.kind == ir::OpKind::Relu && reluToPool && &st == &k.node.epilogue.end()[-2]) {
+      // x <= 0 ? +0 : x: no -0 for the pooling's unsigned max.
+      Constant *zero = ConstantFP::get(v->getType(), 0.0);
+      v = b.CreateSelect(b.CreateFCmpOLE(v, zero), zero, v);
+      continue;
+    }
     if (st.kind != ir::OpKind::Add) {
       v = emitActivation(b, k.m, st.kind, st.alpha, st.beta, v);
       continue;

@@ -226,10 +226,21 @@ llvm::Error lowerMaxPool2dVector(Kernel &k);
 /// addresses are formed), are each loaded as one span
 /// of (lanes-1)*SW + (KW-1)*DW + 1 floats and combined (max with PyTorch's
 /// NaN rule, or sum), then one stride-SW shuffle per kernel column.
+/// With `unsignedMax` the values are known to be +0 .. +inf or NaN (a
+/// ReLU's output, see reluFeedsMaxPool): max is then one unsigned integer
+/// max of the bit patterns, which a NaN of either sign wins, as PyTorch's.
 llvm::Value *emitPoolSpan(Kernel &k, bool isMax, llvm::Value *base, llvm::Value *offset,
                           int64_t rowStride,
                           llvm::ArrayRef<int64_t> khs, int64_t lanes, int64_t SW, int64_t KW,
-                          int64_t DW);
+                          int64_t DW, bool unsignedMax = false);
+/// Whether kernel k (a conv) ends its epilogue in ReLU then a fused max
+/// pooling, on a target with vector unsigned max (AVX and up; SSE2 would
+/// emulate it). Its ReLU then maps -0 to +0 too (x <= 0 ? +0 : x,
+/// emitEpilogue), so the pooled values are +0 .. +inf or NaN and the
+/// pooling compares their bit patterns as unsigned integers
+/// (emitPoolSpan); only the sign of a zero the pooling returns can differ
+/// from PyTorch's. CNNC_POOL_UMAX=0 turns it off (experiments).
+bool reluFeedsMaxPool(const Kernel &k);
 
 /// Scratch arena bytes the node's lowering needs on target `t` (0 for
 /// none): the memory plan, and so the arena size in the header, is the

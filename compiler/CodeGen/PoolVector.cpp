@@ -28,11 +28,21 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 } // namespace
 
 Value *emitPoolSpan(Kernel &k, bool isMax, Value *base, Value *offset, int64_t rowStride,
-                    ArrayRef<int64_t> khs, int64_t lanes, int64_t SW, int64_t KW, int64_t DW) {
+                    ArrayRef<int64_t> khs, int64_t lanes, int64_t SW, int64_t KW, int64_t DW,
+                    bool unsignedMax) {
   IRBuilder<> &b = k.b;
   auto *spanTy = FixedVectorType::get(b.getFloatTy(), (lanes - 1) * SW + (KW - 1) * DW + 1);
   auto combine = [&](Value *acc, Value *v) {
-    return !acc ? v : isMax ? k.fmaxNaN(acc, v) : b.CreateFAdd(acc, v);
+    if (!acc)
+      return v;
+    if (!isMax)
+      return b.CreateFAdd(acc, v);
+    if (!unsignedMax)
+      return k.fmaxNaN(acc, v);
+    auto *ity = VectorType::getInteger(cast<VectorType>(v->getType()));
+    Value *m = b.CreateBinaryIntrinsic(Intrinsic::umax, b.CreateBitCast(acc, ity),
+                                       b.CreateBitCast(v, ity));
+    return b.CreateBitCast(m, v->getType());
   };
   Value *rows = nullptr;
   for (int64_t kh : khs)
