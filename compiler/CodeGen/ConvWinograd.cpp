@@ -697,21 +697,15 @@ Error lowerConv2dWinograd(Kernel &k) {
       Value *nIdx = b.CreateUDiv(u, k.i64(P.TH)), *tr0 = b.CreateURem(u, k.i64(P.TH));
       Value *fits = b.CreateAnd(b.CreateICmpSLE(k.add(u, P.TR), end),
                                 b.CreateICmpSLE(k.add(tr0, P.TR), k.i64(P.TH)));
+      Value *next = b.CreateAdd(u, b.CreateSelect(fits, k.i64(P.TR), k.i64(1)), "u.next");
       b.CreateCondBr(fits, full, one);
       b.SetInsertPoint(full);
       emitItem(P, caps, pl, vl, ml, ob, nIdx, tr0, nullptr);
-      Value *uFull = k.add(u, P.TR);
-      BasicBlock *fullEnd = b.GetInsertBlock();
       b.CreateBr(latch);
       b.SetInsertPoint(one);
       emitItem(P1, caps, pl, vl, ml, ob, nIdx, tr0, nullptr);
-      Value *uOne = k.add(u, 1);
-      BasicBlock *oneEnd = b.GetInsertBlock();
       b.CreateBr(latch);
       b.SetInsertPoint(latch);
-      PHINode *next = b.CreatePHI(b.getInt64Ty(), 2, "u.next");
-      next->addIncoming(uFull, fullEnd);
-      next->addIncoming(uOne, oneEnd);
       u->addIncoming(next, latch);
       b.CreateCondBr(b.CreateICmpSLT(next, end), head, exit);
       b.SetInsertPoint(exit);
