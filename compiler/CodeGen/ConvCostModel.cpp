@@ -177,14 +177,15 @@ ConvTile chooseConvTile(const ConvGeom &g, const VectorTarget &t, int64_t poolRo
   if (best.cost >= 0) {
     int64_t taps = g.KH * g.KW;
     // A packed pointwise group (ConvDirect.cpp) is read once per channel
-    // block of the tile: with the channels in passes, a pass's pack and a
-    // tile's weights stay in 3/4 of L1 (256->64 at 56x56 on AVX-512, 48
-    // KiB packs of 256 channels: 2 passes of 128 are 3% faster, 4 of 64
-    // no faster than one).
+    // block of the tile: the channels go in passes when a pass's pack and
+    // a tile's weights would not fit L1. 256->64 at 56x56: on AVX-512 (48
+    // KiB L1, 52 KiB of pack and weights) 2 passes of 128 are 3% faster
+    // than one, 4 of 64 no faster; on AVX2 (Zen 3, 32 KiB L1, 28 KiB) one
+    // pass is 20-24% faster than 2 and 4 (1 thread; 8% on 2).
     const bool packed = foldedPointwise(g) && pointwisePacks(g, best.RV, t.width);
     auto fits = [&](int64_t cb) {
       if (packed)
-        return double(cb * (best.RV * t.width + taps * best.RK) * 4) <= t.l1Bytes * 0.75;
+        return double(cb * (best.RV * t.width + taps * best.RK) * 4) <= t.l1Bytes;
       return double(cb * taps * best.RK * 4) <= t.l1Bytes / 2;
     };
     if (!fits(g.Cg)) {
