@@ -327,12 +327,16 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   double inT = groups * g.C * perIn, outT = groups * g.K * perOut;
   double copy = double(p.pFloats) * 1.0;
   // P, V and M are each written once and read once by the next phase; from
-  // L2, from this core's L3 share or from memory, by the bytes live
-  // between phases (measured: 32 channels at 112x112, 7 MB of V + M, is
-  // slower than the direct kernel; 64 at 56x56, 3.8 MB, is 2.5x faster).
+  // L2, from this core's L3 share (at most 4 MiB of it) or from memory, by
+  // the bytes live between phases (measured: 32 channels at 112x112, 7 MB
+  // of V + M, is slower than the direct kernel; 64 at 56x56, 3.8 MB, is
+  // 2.5x faster; on Zen 3, with a 16 MiB L3 share that is a victim cache
+  // shared with other guests, that 32-channel layer's three loops took
+  // 3.2-3.7 ms, ~2.7 bytes per cycle, against 2.1 ms for the fused F(2x2)).
   double live =
       double(std::max(p.pFloats + p.vFloats, p.vFloats + p.mFloats)) * 4;
-  double bytesPerCycle = live <= t.l2Bytes ? 32 : live <= t.l3Bytes ? 16 : 3;
+  const double l3Live = std::min(t.l3Bytes, 4.0 * 1024 * 1024);
+  double bytesPerCycle = live <= t.l2Bytes ? 32 : live <= l3Live ? 16 : 3;
   double traffic =
       double(p.pFloats + p.vFloats + p.mFloats) * 4 * 2 / bytesPerCycle;
   p.cost = gemm + inT + outT + copy + traffic + weights;
