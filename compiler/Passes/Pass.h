@@ -71,6 +71,7 @@ llvm::Error runPipeline(PassContext &ctx, const PipelineOptions &opts,
 // The passes (one file each).
 bool eliminateIdentities(PassContext &ctx);
 bool foldBatchNorm(PassContext &ctx);
+bool subsamplePointwise(PassContext &ctx);
 bool fuseResidualAdd(PassContext &ctx);
 bool fuseActivation(PassContext &ctx);
 bool fusePool(PassContext &ctx);
