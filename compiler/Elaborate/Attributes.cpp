@@ -448,13 +448,10 @@ ValueRef Interpreter::evalSubscript(const Expr &e, const std::shared_ptr<Scope> 
       seq->layer = std::make_shared<LayerInfo>();
       seq->layer->type = obj->obj->layer->type;
       // Keep the original names so parameters keep their state_dict keys.
-      int64_t k = 0;
-      for (auto &kv : obj->obj->modules.items()) {
+      for (auto &kv : obj->obj->modules.items())
         for (auto &x : out)
           if (x == kv.second)
             seq->modules.set(kv.first, kv.second);
-        ++k;
-      }
       auto v = std::make_shared<Value>();
       v->kind = ValueKind::Object;
       v->obj = seq;
