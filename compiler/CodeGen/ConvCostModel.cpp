@@ -35,6 +35,9 @@ constexpr double kL2BytesPerCycle = 32.0;
 /// of a fused Winograd convolution: they are on the stack of the thread
 /// running the item (docs/c-api.md gives the stack a model needs).
 constexpr double kMaxFusedItemBytes = 1024 * 1024;
+/// Most of the core's L3 share that Winograd's P/V/M, written by one loop
+/// and read by the next, can count on (planWinograd).
+constexpr double kMaxLiveL3Bytes = 4 * 1024 * 1024;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -335,8 +338,8 @@ WinogradPlan planWinograd(const ConvGeom &g, const VectorTarget &t, int64_t m) {
   // 3.2-3.7 ms, ~2.7 bytes per cycle, against 2.1 ms for the fused F(2x2)).
   double live =
       double(std::max(p.pFloats + p.vFloats, p.vFloats + p.mFloats)) * 4;
-  const double l3Live = std::min(t.l3Bytes, 4.0 * 1024 * 1024);
-  double bytesPerCycle = live <= t.l2Bytes ? 32 : live <= l3Live ? 16 : 3;
+  double bytesPerCycle =
+      live <= t.l2Bytes ? 32 : live <= std::min(t.l3Bytes, kMaxLiveL3Bytes) ? 16 : 3;
   double traffic =
       double(p.pFloats + p.vFloats + p.mFloats) * 4 * 2 / bytesPerCycle;
   p.cost = gemm + inT + outT + copy + traffic + weights;

@@ -27,7 +27,8 @@ bool subsamplePointwise(PassContext &ctx) {
   std::vector<ir::Node *> convs;
   for (const auto &np : g.nodes()) {
     ir::Node *n = np.get();
-    if (n->kind != ir::OpKind::Conv2d || n->operands.size() != 1 || !n->epilogue.empty())
+    if (n->kind != ir::OpKind::Conv2d || n->operands.size() != 1 || !n->epilogue.empty() ||
+        n->shape.size() != 4 || n->operands[0]->shape.size() != 4)
       continue;
     const ir::Attrs &a = n->attrs;
     if (a.kernel[0] != 1 || a.kernel[1] != 1 || (a.stride[0] == 1 && a.stride[1] == 1))
@@ -36,18 +37,17 @@ bool subsamplePointwise(PassContext &ctx) {
       ctx.remark(false, nodeLabel(*n) + " not subsampled: it pads its input");
       continue;
     }
-    if (n->shape.size() == 4 && n->shape[2] * n->shape[3] < kMinPixels) {
+    if (n->shape[2] * n->shape[3] < kMinPixels) {
       ctx.remark(false, nodeLabel(*n) + " not subsampled: its output has fewer than " +
                             std::to_string(kMinPixels) + " pixels");
       continue;
     }
     convs.push_back(n);
   }
+  // The subsamplings are added after the scan (addNode grows g.nodes()).
   for (ir::Node *conv : convs) {
     ir::Node *x = conv->operands[0];
     ir::Shape s = x->shape;
-    if (s.size() != 4)
-      continue;
     s[2] = conv->shape[2];
     s[3] = conv->shape[3];
     ir::Node *sub = g.addNode(ir::OpKind::MaxPool2d, {x}, s,
