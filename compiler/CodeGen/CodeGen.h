@@ -19,6 +19,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,15 @@ struct Options {
   /// once after the last; for the JIT (cnnc bench --profile), which binds it.
   bool profile = false;
 };
+
+/// What the block-channels pass needs to know of the target `o`: its
+/// vector width in floats and whether a conv2d of `g` runs on the
+/// channel-vector kernel (which reads and writes the blocked layout).
+struct LayoutTarget {
+  int64_t vectorWidth = 0;
+  std::function<bool(const ir::Node &)> blockedConv;
+};
+LayoutTarget layoutTarget(const Options &o, const ir::Graph &g);
 
 enum class FileKind { Object, Assembly, LLVMText };
 

@@ -285,6 +285,14 @@ Error lowerConv2dChanVec(Kernel &k) {
     return k.error("internal error: channel-vector convolution without scratch");
   const int64_t VL = P.VL, RK = P.RK, RP = P.RP, KV = P.KV;
   const int64_t C = g.C, K = g.K, taps = g.KH * g.KW;
+  // Layouts (ir::Node::channelBlock): the input is read with `cs` floats
+  // between a pixel's successive elements of one channel (1 in NCHW, VL in
+  // nChw<VL>c), so a plane of cs channels is interleaved; a blocked output
+  // is stored one accumulator per vector, without the transpose.
+  const int64_t inB = n.operands[0]->channelBlock, outB = n.channelBlock;
+  if ((inB && (inB != VL || C % VL)) || (outB && (outB != VL || K % VL || n.pooling())))
+    return k.error("internal error: channel-vector conv in a layout it cannot run");
+  const int64_t cs = inB ? inB : 1;
   if (getenv("CNNC_CONV_DEBUG"))
     errs() << "conv " << n.name << ": channel-vectorised VL " << VL << " RK "
            << RK << " RP " << RP << " pixels " << P.P << " groups " << P.NGrp
@@ -292,7 +300,8 @@ Error lowerConv2dChanVec(Kernel &k) {
            << " channels" << (P.copy ? ", padded copy" : "")
            << " est " << P.cost << " cycles (direct "
            << directCost(g, k.vec) << ")"
-           << (n.pooling() ? ", pooled afterwards" : "") << "\n";
+           << (n.pooling() ? ", pooled afterwards" : "")
+           << (inB ? ", blocked input" : "") << (outB ? ", blocked output" : "") << "\n";
 
   // --- weights [KB][C][KH][KW][rk][VL] --------------------------------------
   auto wtOr = k.tensor("weight");
@@ -330,17 +339,18 @@ Error lowerConv2dChanVec(Kernel &k) {
   auto *vecTy = FixedVectorType::get(f32, VL);
 
   // --- 1. zero-padded input copy, per (image, channel) plane ---------------
+  // (of cs interleaved channels; positions below count pixels).
   if (P.copy) {
-    int64_t planes = g.N * C;
+    int64_t planes = g.N * C / cs;
     emitParallelFor(
-        k, planes, {k.in[0], k.scratch}, double(planes) * P.plane * 0.5,
+        k, planes, {k.in[0], k.scratch}, double(planes) * cs * P.plane * 0.5,
         [&](ArrayRef<Value *> caps, Value *pl) {
-          Value *src = k.ptr(caps[0], k.mul(pl, g.H * g.W));
-          Value *dst = k.ptr(caps[1], k.mul(pl, P.plane));
+          Value *src = k.ptr(caps[0], k.mul(pl, g.H * g.W * cs));
+          Value *dst = k.ptr(caps[1], k.mul(pl, P.plane * cs));
           auto zero = [&](Value *base, int64_t from, int64_t to) {
             if (from < to)
-              b.CreateMemSet(k.ptr(base, k.i64(from)), b.getInt8(0),
-                             (to - from) * 4, MaybeAlign(4));
+              b.CreateMemSet(k.ptr(base, k.i64(from * cs)), b.getInt8(0),
+                             (to - from) * cs * 4, MaybeAlign(4));
           };
           // Padded row r is input row r - PH; column q is input column q - PW.
           int64_t rowLo = std::min(g.PH, P.Hp);
@@ -351,14 +361,15 @@ Error lowerConv2dChanVec(Kernel &k) {
           zero(dst, rowHi * P.Wp, P.Hp * P.Wp);
           if (rowHi > rowLo)
             forLoop(b, rowLo, rowHi, [&](Value *r) {
-              Value *drow = k.ptr(dst, k.mul(r, P.Wp));
+              Value *drow = k.ptr(dst, k.mul(r, P.Wp * cs));
               zero(drow, 0, colLo);
               zero(drow, colHi, P.Wp);
               if (colHi > colLo)
-                b.CreateMemCpy(k.ptr(drow, k.i64(colLo)), MaybeAlign(4),
-                               k.ptr(src, k.add(k.mul(k.add(r, -g.PH), g.W),
-                                              colLo - g.PW)),
-                               MaybeAlign(4), (colHi - colLo) * 4);
+                b.CreateMemCpy(k.ptr(drow, k.i64(colLo * cs)), MaybeAlign(4),
+                               k.ptr(src, k.mul(k.add(k.mul(k.add(r, -g.PH), g.W),
+                                                      colLo - g.PW),
+                                                cs)),
+                               MaybeAlign(4), (colHi - colLo) * cs * 4);
             });
         });
   }
@@ -396,7 +407,7 @@ Error lowerConv2dChanVec(Kernel &k) {
     for (int64_t j = 0; j < rp; ++j) {
       Value *p = k.add(p0, j);
       Value *oh = b.CreateUDiv(p, k.i64(g.OW)), *ow = b.CreateURem(p, k.i64(g.OW));
-      Value *off = k.add(k.mul(oh, g.SH * P.Wp), k.mul(ow, g.SW));
+      Value *off = k.add(k.mul(oh, g.SH * P.Wp * cs), k.mul(ow, g.SW * cs));
       xPix.push_back(k.ptr(xImg, b.CreateFreeze(off)));
     }
     // This tile's share of the next pass's weights, relative to the current
@@ -433,7 +444,7 @@ Error lowerConv2dChanVec(Kernel &k) {
     auto emitRowTaps = [&](Value *cOff, Value *wc, int64_t kh,
                            std::vector<Value *> &r) {
       for (int64_t kw = 0; kw < g.KW; ++kw) {
-        int64_t tapOff = kh * g.DH * P.Wp + kw * g.DW;
+        int64_t tapOff = (kh * g.DH * P.Wp + kw * g.DW) * cs;
         auto xload = [&](int64_t j) {
           Value *s = b.CreateAlignedLoad(
               f32, k.ptr(k.ptr(xPix[j], cOff), k.i64(tapOff)), Align(4));
@@ -450,7 +461,10 @@ Error lowerConv2dChanVec(Kernel &k) {
         b, c0, c1, init,
         [&](Value *c, ArrayRef<Value *> a) {
           std::vector<Value *> r(a.begin(), a.end());
-          Value *cOff = k.mul(c, P.plane);
+          // Channel c: plane c / cs, element c % cs of each pixel.
+          Value *cOff = cs == 1 ? k.mul(c, P.plane)
+                                : k.add(k.mul(b.CreateUDiv(c, k.i64(cs)), P.plane * cs),
+                                        b.CreateURem(c, k.i64(cs)));
           Value *wc = k.ptr(wBlk, k.mul(c, taps * rk * VL));
           if (prefetchW) {
             // Not inbounds: past the last block it points beyond the weights
@@ -470,7 +484,7 @@ Error lowerConv2dChanVec(Kernel &k) {
               b, k.i64(0), k.i64(g.KH), r,
               [&](Value *kh, ArrayRef<Value *> a2) {
                 std::vector<Value *> r2(a2.begin(), a2.end());
-                emitRowTaps(k.add(cOff, k.mul(kh, g.DH * P.Wp)),
+                emitRowTaps(k.add(cOff, k.mul(kh, g.DH * P.Wp * cs)),
                             k.ptr(wc, k.mul(kh, g.KW * rk * VL)), 0, r2);
                 return r2;
               },
@@ -483,6 +497,23 @@ Error lowerConv2dChanVec(Kernel &k) {
           b.CreateAlignedStore(acc[kk * rp + j], partPtr(kk, j), Align(32));
       return;
     }
+    std::vector<Value *> opPtrs(n.operands.size(), nullptr);
+    for (size_t i = 1; i < n.operands.size(); ++i)
+      opPtrs[i] = caps[1 + i];
+    if (outB) {
+      // nChw<VL>c: vector v0 + kk of pixel p0 + j is VL consecutive floats.
+      for (int64_t kk = 0; kk < rk; ++kk)
+        for (int64_t j = 0; j < rp; ++j) {
+          Value *idx = k.mul(k.add(k.mul(k.add(k.add(k.mul(nIdx, KV), v0), kk), P.P),
+                                   k.add(p0, j)),
+                             VL);
+          Value *v = acc[kk * rp + j];
+          if (!n.epilogue.empty())
+            v = emitEpilogue(k, v, opPtrs, idx);
+          b.CreateAlignedStore(v, k.ptr(caps[1], idx), Align(4));
+        }
+      return;
+    }
     // Transpose through the tile buffer `tb` ([rp][rk][VL], as the partial
     // sums): channel (v0 + kk) * VL + l reads lane l of its rp accumulators
     // as rp floats (consecutive pixels of its plane) in a loop over the
@@ -491,9 +522,6 @@ Error lowerConv2dChanVec(Kernel &k) {
       for (int64_t j = 0; j < rp; ++j)
         b.CreateAlignedStore(acc[kk * rp + j], k.ptr(tb, k.i64((j * rk + kk) * VL)),
                              Align(64));
-    std::vector<Value *> opPtrs(n.operands.size(), nullptr);
-    for (size_t i = 1; i < n.operands.size(); ++i)
-      opPtrs[i] = caps[1 + i];
     Type *rowTy = rp == 1 ? f32 : (Type *)FixedVectorType::get(f32, rp);
     Value *plane0 = k.add(k.mul(nIdx, K), k.mul(v0, VL)); // first channel's plane
     forLoop(b, 0, (rk - 1) * VL + valid, [&](Value *ch) {

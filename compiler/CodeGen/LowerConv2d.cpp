@@ -177,6 +177,9 @@ Error lowerWinogradGuarded(Kernel &k) {
 } // namespace
 
 ConvKernel chosenConvKernel(const ir::Node &n, const VectorTarget &t) {
+  // block-channels blocks only what this kernel runs (ir::Node::channelBlock).
+  if (n.channelBlock || n.operands[0]->channelBlock)
+    return ConvKernel::ChanVec;
   if (winogradChosen(n, t))
     return ConvKernel::Winograd;
   if (chanVecChosen(n, t))
@@ -198,6 +201,8 @@ Error lowerConv2d(Kernel &k) {
   }
   if (k.node.pooling())
     return k.error("internal error: a fused pooling needs the direct kernel");
+  if (k.node.channelBlock || k.node.operands[0]->channelBlock)
+    return k.error("internal error: a blocked layout needs the channel-vector kernel");
   return emitReferenceConv(k, k.out);
 }
 

@@ -12,6 +12,8 @@
 //===----------------------------------------------------------------------===//
 #include "CodeGen/Lowering.h"
 
+#include "llvm/IR/Constants.h"
+
 #include <limits>
 
 using namespace llvm;
@@ -86,6 +88,30 @@ Error lowerAvgPool2d(Kernel &k) {
   return Error::success();
 }
 
+/// A global pooling (1x1 output) of an nChw<B>c input: B channels per
+/// vector, the pixels in the scalar kernel's order; the output [N][C][1][1]
+/// is the same bytes in both layouts.
+static Error lowerGlobalPoolBlocked(Kernel &k, const Dims &d, int64_t B, bool isMax) {
+  if (d.OH != 1 || d.OW != 1 || d.C % B)
+    return k.error("internal error: blocked input to a pooling that is not global");
+  IRBuilder<> &b = k.b;
+  auto *vt = FixedVectorType::get(k.f32(), B);
+  const int64_t P = d.H * d.W;
+  Constant *init =
+      ConstantFP::get(vt, isMax ? -std::numeric_limits<double>::infinity() : 0.0);
+  forLoop(b, 0, d.N * d.C / B, [&](Value *pl) {
+    Value *x = k.ptr(k.in[0], k.mul(pl, P * B));
+    Value *r = forLoopAcc(b, 0, P, init, [&](Value *p, Value *acc) {
+      Value *v = b.CreateAlignedLoad(vt, k.ptr(x, k.mul(p, B)), Align(4));
+      return isMax ? k.fmaxNaN(acc, v) : k.fadd(acc, v);
+    });
+    if (!isMax)
+      r = b.CreateFDiv(r, ConstantFP::get(vt, double(P)));
+    b.CreateAlignedStore(r, k.ptr(k.out, k.mul(pl, B)), Align(4));
+  });
+  return Error::success();
+}
+
 Error lowerAdaptivePool2d(Kernel &k) {
   auto dOr = poolDims(k);
   if (!dOr)
@@ -95,6 +121,8 @@ Error lowerAdaptivePool2d(Kernel &k) {
     return k.error("empty output");
   bool isMax = k.node.kind == ir::OpKind::AdaptiveMaxPool2d;
   IRBuilder<> &b = k.b;
+  if (int64_t B = k.node.operands[0]->channelBlock)
+    return lowerGlobalPoolBlocked(k, d, B, isMax);
   auto start = [&](Value *i, int64_t in, int64_t out) {
     return b.CreateUDiv(k.mul(i, in), k.i64(out));
   };

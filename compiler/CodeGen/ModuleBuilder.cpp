@@ -152,7 +152,30 @@ Expected<Value *> ModuleBuilder::weightGlobal(const ir::Param &p) {
   return gv;
 }
 
+/// Whether node `n` reads and writes the layouts block-channels gave its
+/// operands and output (ir::Node::channelBlock): only the convs on the
+/// channel-vector kernel (checked by that kernel), elementwise ops of one
+/// layout and global poolings of a blocked input take nChw<VL>c.
+static bool layoutsSupported(const ir::Node &n) {
+  bool blockedIn = false, allBlocked = true;
+  for (const ir::Node *op : n.operands) {
+    blockedIn |= op->channelBlock != 0;
+    allBlocked &= op->channelBlock == n.channelBlock;
+  }
+  if (!blockedIn && !n.channelBlock)
+    return true;
+  if (n.kind == ir::OpKind::Conv2d)
+    return true;
+  if (n.kind == ir::OpKind::AdaptiveAvgPool2d || n.kind == ir::OpKind::AdaptiveMaxPool2d)
+    return !n.channelBlock;
+  bool elementwise = ir::isActivation(n.kind) || n.kind == ir::OpKind::Add ||
+                     n.kind == ir::OpKind::Mul;
+  return elementwise && allBlocked && n.epilogue.empty();
+}
+
 Error ModuleBuilder::lower(Kernel &k) {
+  if (!layoutsSupported(k.node))
+    return k.error("internal error: this kernel cannot read or write the blocked layout");
   switch (k.node.kind) {
   case ir::OpKind::Conv2d:
     return lowerConv2d(k);
@@ -405,6 +428,16 @@ Expected<std::unique_ptr<Module>> ModuleBuilder::build() {
 
 int64_t arenaBytes(const ir::Graph &g, const Options &o) {
   return planFor(g, vectorTargetFor(o, g)).arenaBytes;
+}
+
+LayoutTarget layoutTarget(const Options &o, const ir::Graph &g) {
+  VectorTarget t = vectorTargetFor(o, g);
+  LayoutTarget lt;
+  lt.vectorWidth = t.width;
+  lt.blockedConv = [t](const ir::Node &n) {
+    return n.kind == ir::OpKind::Conv2d && chosenConvKernel(n, t) == ConvKernel::ChanVec;
+  };
+  return lt;
 }
 
 ir::MemoryPlan memoryPlan(const ir::Graph &g, const Options &o) {

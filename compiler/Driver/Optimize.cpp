@@ -1,4 +1,5 @@
 //===- Optimize.cpp - the driver's pass options and pipeline call ---------===//
+#include "CodeGen/CodeGen.h"
 #include "Driver/Driver.h"
 #include "Driver/Progress.h"
 #include "Passes/Pass.h"
@@ -59,7 +60,8 @@ void printPassList(raw_ostream &os) {
 
 Error optimizeGraph(ir::Graph &g, weights::WeightSet &ws) {
   progress::enter("optimizing the graph");
-  passes::PassContext ctx{g, ws, {}, ""};
+  codegen::LayoutTarget lt = codegen::layoutTarget(codegenOptions(), g);
+  passes::PassContext ctx{g, ws, {}, "", lt.vectorWidth, lt.blockedConv};
   passes::PipelineOptions po;
   po.optLevel = opts::OptLevel - '0';
   po.explicitPasses.assign(opts::Passes.begin(), opts::Passes.end());

@@ -108,6 +108,10 @@ struct Node {
   llvm::SMLoc loc;                ///< the call in forward that created the node
   /// Fused epilogue; its Add steps' operands follow the op's own operands.
   std::vector<EpilogueStep> epilogue;
+  /// Layout of the output: 0 is NCHW; B > 0 is channel-blocked, nChw<B>c
+  /// ([N][C/B][H][W][B], B the target's vector width), set by the
+  /// block-channels pass for 4-D outputs whose C is a multiple of B.
+  int64_t channelBlock = 0;
 
   /// Operands of the op itself (without the epilogue's residual operands).
   size_t numOpOperands() const;

@@ -123,7 +123,10 @@ void printGraph(const Graph &g, llvm::raw_ostream &os) {
       os << " epilogue(" << epilogueText(n) << ")";
     if (!n.name.empty())
       os << " \"" << n.name << "\"";
-    os << " : " << tensorType(n.shape) << "\n";
+    os << " : " << tensorType(n.shape);
+    if (n.channelBlock)
+      os << " layout(nChw" << n.channelBlock << "c)";
+    os << "\n";
   }
   if (g.output())
     os << "  return %" << g.output()->id << "\n";

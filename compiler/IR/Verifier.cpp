@@ -48,6 +48,17 @@ std::vector<std::string> verifyGraph(const Graph &g) {
         bad(n, std::string("epilogue step '") + opName(st.kind) + "' is not an activation");
       }
     }
+    if (n.channelBlock < 0 ||
+        (n.channelBlock > 0 &&
+         (n.shape.size() != 4 || n.shape[1] % n.channelBlock || n.shape[2] * n.shape[3] == 1 ||
+          (!n.epilogue.empty() && isPooling(n.epilogue.back().kind)) || &n == g.output())))
+      bad(n, "layout nChw" + std::to_string(n.channelBlock) +
+                 "c needs a 4-d non-output tensor with whole channel blocks and more "
+                 "than one pixel, and no fused pooling");
+    for (const EpilogueStep &st : n.epilogue)
+      if (st.kind == OpKind::Add && st.operand < n.operands.size() &&
+          n.operands[st.operand]->channelBlock != n.channelBlock)
+        bad(n, "epilogue add operand in another layout than the output");
     if (n.attrs.inPlace && n.kind != OpKind::Concat)
       bad(n, "only concat can be in place");
     if (errs.empty()) {

@@ -36,6 +36,12 @@ struct PassContext {
   weights::WeightSet &weights; ///< bound to the graph; passes keep them in sync
   std::vector<Remark> remarks;
   std::string currentPass;
+  /// The target, for block-channels: its vector width in floats (0 when
+  /// unknown: the pass keeps every activation NCHW) and whether the code
+  /// generator runs a conv2d on its channel-vector kernel, which reads and
+  /// writes either layout.
+  int64_t vectorWidth = 0;
+  std::function<bool(const ir::Node &)> blockedConv;
 
   void remark(bool applied, std::string msg) {
     remarks.push_back({currentPass, applied, std::move(msg)});
@@ -76,6 +82,7 @@ bool fuseResidualAdd(PassContext &ctx);
 bool fuseActivation(PassContext &ctx);
 bool fusePool(PassContext &ctx);
 bool concatInPlace(PassContext &ctx);
+bool blockChannels(PassContext &ctx);
 
 // Shared by the fusion passes (FuseActivation.cpp).
 /// "conv2d 'features.0'" or, for a functional op, "relu %7".

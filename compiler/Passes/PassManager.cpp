@@ -33,6 +33,9 @@ const std::vector<PassInfo> &registry() {
       {"concat-in-place",
        "let the producers of a concat write straight into its slices (no copy)", 1,
        concatInPlace},
+      {"block-channels",
+       "keep activations between channel-vector convs in the blocked layout nChw<VL>c", 1,
+       blockChannels},
   };
   return passes;
 }
