@@ -45,6 +45,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CodeGen/Lowering.h"
+#include "CodeGen/WinogradMath.h"
 
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/Intrinsics.h"
@@ -59,69 +60,6 @@ using namespace llvm;
 namespace cnnc::codegen {
 
 namespace {
-
-/// The input transform of the six points 0, +-1, +-2, infinity (F(4x4,3x3)
-/// and F(2x2,5x5)), of the four points 0, +-1, infinity (F(2x2,3x3)) and of
-/// the eight points 0, +-1, +-2, +-1/2, infinity (F(4x4,5x5)).
-const double kBT6[8][8] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0},
-                           {0, 4, -4, -1, 1, 0}, {0, -2, -1, 2, 1, 0},
-                           {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
-const double kBT4[8][8] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
-const double kBT8[8][8] = {{1, 0, -21.0 / 4, 0, 21.0 / 4, 0, -1, 0},
-                           {0, 1, 1, -17.0 / 4, -17.0 / 4, 1, 1, 0},
-                           {0, -1, 1, 17.0 / 4, -17.0 / 4, -1, 1, 0},
-                           {0, 0.5, 0.25, -2.5, -1.25, 2, 1, 0},
-                           {0, -0.5, 0.25, 2.5, -1.25, -2, 1, 0},
-                           {0, 2, 4, -2.5, -5, 0.5, 1, 0},
-                           {0, -2, 4, 2.5, -5, -0.5, 1, 0},
-                           {0, -1, 0, 21.0 / 4, 0, -21.0 / 4, 0, 1}};
-
-/// The transform matrices of F(m x m, r x r), input tile a = m + r - 1
-/// (rows and columns past a, r or m unused).
-struct Matrices {
-  const double (*BT)[8];
-  double G[8][5], AT[4][8];
-};
-const Matrices kF4 = {kBT6,
-                      {{1.0 / 4, 0, 0},
-                       {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                       {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                       {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                       {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                       {0, 0, 1}},
-                      {{1, 1, 1, 1, 1, 0},
-                       {0, 1, -1, 2, -2, 0},
-                       {0, 1, 1, 4, 4, 0},
-                       {0, 1, -1, 8, -8, 1}}};
-const Matrices kF2 = {kBT4,
-                      {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}},
-                      {{1, 1, 1, 0}, {0, 1, -1, -1}}};
-// G: the filter's powers at each point, scaled like F(4x4)'s rows.
-const Matrices kF2r5 = {kBT6,
-                        {{1.0 / 4, 0, 0, 0, 0},
-                         {-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6},
-                         {-1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6},
-                         {1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3, 2.0 / 3},
-                         {1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3},
-                         {0, 0, 0, 0, 1}},
-                        {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 1}}};
-// F(4x4,5x5): G row j is the filter's powers at point p_j over
-// prod_{k != j} (p_j - p_k) (the infinity point's row picks the last tap),
-// A^T the first four powers; B^T solves A^T [(G g) (.) (B^T d)] = g * d
-// (checked in float64 against a direct 5x5 correlation: 3e-14).
-const Matrices kF4r5 = {kBT8,
-                        {{1, 0, 0, 0, 0},
-                         {-2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9},
-                         {-2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9},
-                         {1.0 / 90, 1.0 / 45, 2.0 / 45, 4.0 / 45, 8.0 / 45},
-                         {1.0 / 90, -1.0 / 45, 2.0 / 45, -4.0 / 45, 8.0 / 45},
-                         {32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45, 2.0 / 45},
-                         {32.0 / 45, -16.0 / 45, 8.0 / 45, -4.0 / 45, 2.0 / 45},
-                         {0, 0, 0, 0, 1}},
-                        {{1, 1, 1, 1, 1, 1, 1, 0},
-                         {0, 1, -1, 2, -2, 0.5, -0.5, 0},
-                         {0, 1, 1, 4, 4, 0.25, 0.25, 0},
-                         {0, 1, -1, 8, -8, 0.125, -0.125, 1}}};
 
 /// Smallest channel counts worth considering at all (3x3; a 5x5 conv's
 /// GEMMs save 2.8x the multiplies with fewer channels: the seed's conv2
@@ -211,7 +149,7 @@ Error lowerConv2dWinograd(Kernel &k) {
   const int64_t C = g.C, K = g.K, N = g.N, Tp = P.Tp;
   const int64_t RK = P.RK, RT = P.RT;
   const int64_t m = P.m, a = P.a, E = P.E(), R = P.r, taps = R * R;
-  const Matrices &W = R == 5 ? (m == 4 ? kF4r5 : kF2r5) : m == 4 ? kF4 : kF2;
+  const WinogradMatrices &W = winogradMatrices(m, R);
   // Fused: single tile rows where a thread's range ends inside an item
   // (see the fused schedule below), if a single row's GEMMs waste at most
   // a quarter more tile vectors per row than a whole item's.
@@ -241,26 +179,7 @@ Error lowerConv2dWinograd(Kernel &k) {
   const std::vector<float> &wsrc = (*wtOr)->data;
   if ((int64_t)wsrc.size() != K * C * taps)
     return k.error("weight has the wrong size");
-  std::vector<float> packed(size_t(E * K * C));
-  for (int64_t ko = 0; ko < K; ++ko) {
-    int64_t k0 = ko / RK * RK, rk = std::min(RK, K - k0), kk = ko - k0;
-    for (int64_t c = 0; c < C; ++c) {
-      const float *w = &wsrc[(ko * C + c) * taps];
-      double t[8][5] = {};
-      for (int i = 0; i < a; ++i)
-        for (int j = 0; j < R; ++j)
-          for (int q = 0; q < R; ++q)
-            t[i][j] += W.G[i][q] * w[q * R + j];
-      for (int i = 0; i < a; ++i)
-        for (int j = 0; j < a; ++j) {
-          double u = 0;
-          for (int q = 0; q < R; ++q)
-            u += t[i][q] * W.G[j][q];
-          packed[size_t((i * a + j) * K * C + k0 * C + c * rk + kk)] =
-              float(u);
-        }
-    }
-  }
+  std::vector<float> packed = packWinogradWeights(wsrc, K, C, m, R, RK);
   const ir::Param *wp = n.param("weight");
   Value *uPacked = k.constant("winopack." + wp->key, packed);
   auto bOr = k.param("bias");
@@ -278,43 +197,10 @@ Error lowerConv2dWinograd(Kernel &k) {
   auto vstore = [&](Value *v, Value *base, Value *idx) {
     b.CreateAlignedStore(v, k.ptr(base, idx), Align(4));
   };
-  auto contract = [&](Value *v) {
-    if (auto *i = dyn_cast<Instruction>(v))
-      i->setHasAllowContract(true);
-    return v;
-  };
-  // sum_j coef[j] * x[j] with the zero terms dropped.
-  auto lin = [&](const double *coef, ArrayRef<Value *> x) -> Value * {
-    Value *acc = nullptr;
-    for (size_t j = 0; j < x.size(); ++j) {
-      double c = coef[j];
-      if (c == 0)
-        continue;
-      if (!acc) {
-        acc = c == 1    ? x[j]
-              : c == -1 ? b.CreateFNeg(x[j])
-                        : contract(b.CreateFMul(x[j], ConstantFP::get(vecTy, c)));
-      } else if (c == 1) {
-        acc = b.CreateFAdd(acc, x[j]);
-      } else if (c == -1) {
-        acc = b.CreateFSub(acc, x[j]);
-      } else {
-        acc = contract(b.CreateFAdd(
-            acc, contract(b.CreateFMul(x[j], ConstantFP::get(vecTy, c)))));
-      }
-    }
-    return acc ? acc : ConstantFP::get(vecTy, 0.0);
-  };
-
-  // out (rows x a) = mat (rows x a) * x (a x a), zero terms dropped.
+  TransformEmitter te{b, vecTy, int(a)};
+  auto lin = [&](const double *coef, ArrayRef<Value *> x) { return te.lin(coef, x); };
   auto leftMul = [&](const double (*mat)[8], int rows, Value *const (*x)[8], Value *(*out)[8]) {
-    for (int i = 0; i < rows; ++i)
-      for (int j = 0; j < a; ++j) {
-        Value *col[8];
-        for (int r = 0; r < a; ++r)
-          col[r] = x[r][j];
-        out[i][j] = lin(mat[i], ArrayRef<Value *>(col, a));
-      }
+    te.leftMul(mat, rows, x, out);
   };
 
   const int64_t rowPitch = m * P.PP, plane = P.Hp * rowPitch;
