@@ -46,11 +46,12 @@ struct Options {
 };
 
 /// What the block-channels pass needs to know of the target `o`: its
-/// vector width in floats and whether a conv2d of `g` runs on the
-/// channel-vector kernel (which reads and writes the blocked layout).
+/// vector width in floats and which layouts the kernel for a conv2d of `g`
+/// takes: 0 NCHW only, 1 either (the channel-vector kernel), 2 a blocked
+/// output and either input (Winograd on blocked activations).
 struct LayoutTarget {
   int64_t vectorWidth = 0;
-  std::function<bool(const ir::Node &)> blockedConv;
+  std::function<int(const ir::Node &)> convLayouts;
 };
 LayoutTarget layoutTarget(const Options &o, const ir::Graph &g);
 

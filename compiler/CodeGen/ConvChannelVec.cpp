@@ -171,12 +171,9 @@ ChanVecPlan planTiled(const ConvGeom &g, const VectorTarget &t, bool exactFirst)
       }
     }
   // Experiments: CNNC_CHANVEC_TILE=RK,RP forces the register tile.
-  if (const char *e = getenv("CNNC_CHANVEC_TILE")) {
-    long rk, rp;
-    if (sscanf(e, "%ld,%ld", &rk, &rp) == 2 && rk > 0 && rp > 0) {
-      p.RK = std::min<int64_t>(rk, p.KV);
-      p.RP = std::min<int64_t>(rp, p.P);
-    }
+  if (int64_t rk, rp; envTile2("CNNC_CHANVEC_TILE", rk, rp)) {
+    p.RK = std::min(rk, p.KV);
+    p.RP = std::min(rp, p.P);
   }
   p.KB = ceilDiv(p.KV, p.RK);
   p.Tf = p.P / p.RP;

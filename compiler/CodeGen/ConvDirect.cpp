@@ -197,6 +197,9 @@ int64_t kernelScratchBytes(const ir::Node &n, const VectorTarget &t) {
     // conv output, but the fallback for non-finite inputs does.)
     bytes = winogradScratchBytes(n, t);
     break;
+  case ConvKernel::WinogradBlocked:
+    bytes = winogradBlockedScratchBytes(n, t);
+    break;
   case ConvKernel::ChanVec:
     bytes = chanVecScratchBytes(n);
     break;

@@ -191,12 +191,8 @@ Error lowerConv2dWinograd(Kernel &k) {
   LLVMContext &ctx = b.getContext();
   Type *f32 = b.getFloatTy();
   auto *vecTy = FixedVectorType::get(f32, VL);
-  auto vload = [&](Value *base, Value *idx) {
-    return b.CreateAlignedLoad(vecTy, k.ptr(base, idx), Align(4));
-  };
-  auto vstore = [&](Value *v, Value *base, Value *idx) {
-    b.CreateAlignedStore(v, k.ptr(base, idx), Align(4));
-  };
+  auto vload = [&](Value *base, Value *idx) { return k.vload(vecTy, base, idx); };
+  auto vstore = [&](Value *v, Value *base, Value *idx) { k.store(v, base, idx); };
   TransformEmitter te{b, vecTy, int(a)};
   auto lin = [&](const double *coef, ArrayRef<Value *> x) { return te.lin(coef, x); };
   auto leftMul = [&](const double (*mat)[8], int rows, Value *const (*x)[8], Value *(*out)[8]) {

@@ -9,6 +9,7 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -105,6 +106,16 @@ VectorTarget vectorTargetOf(const TargetMachine &tm) {
     t.hasFMA = false;
   }
   return t;
+}
+
+bool envTile2(const char *name, int64_t &a, int64_t &b) {
+  const char *e = getenv(name);
+  long x, y;
+  if (!e || sscanf(e, "%ld,%ld", &x, &y) != 2 || x <= 0 || y <= 0)
+    return false;
+  a = x;
+  b = y;
+  return true;
 }
 
 VectorTarget withModelWeights(VectorTarget t, const ir::Graph &g) {

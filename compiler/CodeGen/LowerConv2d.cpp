@@ -14,6 +14,7 @@
 #include "llvm/IR/Intrinsics.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 using namespace llvm;
@@ -51,6 +52,10 @@ Error emitReferenceConv(Kernel &k, Value *y) {
 
   IRBuilder<> &b = k.b;
   Value *x = k.in[0];
+  // Floats between a pixel's successive elements of one channel, in the
+  // input and the output (1 in NCHW; see ir::Node::channelBlock).
+  const int64_t xStep = std::max<int64_t>(1, n.operands[0]->channelBlock);
+  const int64_t yStep = std::max<int64_t>(1, n.channelBlock);
   bool checkH = a.padding[0] > 0, checkW = a.padding[1] > 0;
 
   forLoop(b, 0, N, [&](Value *ni) {
@@ -64,7 +69,13 @@ Error emitReferenceConv(Kernel &k, Value *y) {
             Value *iw0 = k.add(k.mul(ow, a.stride[1]), -a.padding[1]);
             Value *acc = forLoopAcc(b, 0, Cg, init, [&](Value *c, Value *acc) {
               Value *ci = k.add(k.mul(gi, Cg), c);
-              Value *xPlane = k.mul(k.add(k.mul(ni, C), ci), H * W);
+              // NCHW, or nChw<xStep>c: plane ci / xStep, element ci % xStep.
+              Value *xPlane =
+                  xStep == 1
+                      ? k.mul(k.add(k.mul(ni, C), ci), H * W)
+                      : k.add(k.mul(k.add(k.mul(ni, C / xStep), b.CreateUDiv(ci, k.i64(xStep))),
+                                    H * W * xStep),
+                              b.CreateURem(ci, k.i64(xStep)));
               Value *wBase = k.mul(k.add(k.mul(ko, Cg), c), KH * KW);
               return forLoopAcc(b, 0, KH, acc, [&](Value *kh, Value *acc) {
                 Value *ih = k.add(ih0, k.mul(kh, a.dilation[0]));
@@ -73,7 +84,7 @@ Error emitReferenceConv(Kernel &k, Value *y) {
                   okH = b.CreateICmpULT(ih, k.i64(H));
                   ih = b.CreateSelect(okH, ih, k.i64(0));
                 }
-                Value *xRow = k.add(xPlane, k.mul(ih, W));
+                Value *xRow = k.add(xPlane, k.mul(ih, W * xStep));
                 Value *wRow = k.add(wBase, k.mul(kh, KW));
                 return forLoopAcc(b, 0, KW, acc, [&](Value *kw, Value *acc) {
                   Value *iw = k.add(iw0, k.mul(kw, a.dilation[1]));
@@ -83,7 +94,7 @@ Error emitReferenceConv(Kernel &k, Value *y) {
                     iw = b.CreateSelect(okW, iw, k.i64(0));
                     ok = ok ? b.CreateAnd(ok, okW) : okW;
                   }
-                  Value *xv = k.load(x, k.add(xRow, iw));
+                  Value *xv = k.load(x, k.add(xRow, k.mul(iw, xStep)));
                   if (ok)
                     xv = b.CreateSelect(ok, xv, k.f(0.0));
                   Value *wv = k.load(wt, k.add(wRow, kw));
@@ -91,7 +102,12 @@ Error emitReferenceConv(Kernel &k, Value *y) {
                 });
               });
             });
-            Value *idx = k.index({ni, ko, oh, ow}, {N, K, OH, OW});
+            Value *idx =
+                yStep == 1 ? k.index({ni, ko, oh, ow}, {N, K, OH, OW})
+                           : k.add(k.mul(k.index({ni, b.CreateUDiv(ko, k.i64(yStep)), oh, ow},
+                                                 {N, K / yStep, OH, OW}),
+                                         yStep),
+                                   b.CreateURem(ko, k.i64(yStep)));
             acc = emitEpilogue(k, acc, k.in, idx);
             k.store(acc, y, idx);
           });
@@ -147,7 +163,7 @@ Value *emitAllFinite(Kernel &k, Value *x, int64_t count) {
 /// any non-finite value the reference convolution runs instead: slow
 /// (scalar), but NaN exactly where PyTorch's is, and small to compile; the
 /// weights as given are then in the object beside the transformed ones.
-Error lowerWinogradGuarded(Kernel &k) {
+Error lowerWinogradGuarded(Kernel &k, Error (*kernel)(Kernel &)) {
   IRBuilder<> &b = k.b;
   LLVMContext &ctx = b.getContext();
   Value *finite = emitAllFinite(k, k.in[0], ir::numElements(k.node.operands[0]->shape));
@@ -157,7 +173,7 @@ Error lowerWinogradGuarded(Kernel &k) {
   BasicBlock *join = BasicBlock::Create(ctx, "wino.done", f);
   b.CreateCondBr(finite, wino, ref);
   b.SetInsertPoint(wino);
-  if (Error e = lowerConv2dWinograd(k))
+  if (Error e = kernel(k))
     return e;
   b.CreateBr(join);
   b.SetInsertPoint(ref);
@@ -177,9 +193,12 @@ Error lowerWinogradGuarded(Kernel &k) {
 } // namespace
 
 ConvKernel chosenConvKernel(const ir::Node &n, const VectorTarget &t) {
-  // block-channels blocks only what this kernel runs (ir::Node::channelBlock).
+  // block-channels blocks only what these kernels run (ir::Node::channelBlock):
+  // a blocked Winograd conv has a blocked output.
   if (n.channelBlock || n.operands[0]->channelBlock)
-    return ConvKernel::ChanVec;
+    return n.channelBlock && winogradChosen(n, t) && winogradBlockedEligible(n, t)
+               ? ConvKernel::WinogradBlocked
+               : ConvKernel::ChanVec;
   if (winogradChosen(n, t))
     return ConvKernel::Winograd;
   if (chanVecChosen(n, t))
@@ -192,7 +211,9 @@ Error lowerConv2d(Kernel &k) {
                    // ConvDirect.cpp)
     switch (chosenConvKernel(k.node, k.vec)) {
     case ConvKernel::Winograd:
-      return lowerWinogradGuarded(k);
+      return lowerWinogradGuarded(k, lowerConv2dWinograd);
+    case ConvKernel::WinogradBlocked:
+      return lowerWinogradGuarded(k, lowerConv2dWinogradBlocked);
     case ConvKernel::ChanVec:
       return lowerConv2dChanVec(k);
     case ConvKernel::Direct:
@@ -201,8 +222,6 @@ Error lowerConv2d(Kernel &k) {
   }
   if (k.node.pooling())
     return k.error("internal error: a fused pooling needs the direct kernel");
-  if (k.node.channelBlock || k.node.operands[0]->channelBlock)
-    return k.error("internal error: a blocked layout needs the channel-vector kernel");
   return emitReferenceConv(k, k.out);
 }
 

@@ -89,6 +89,10 @@ public:
   void store(llvm::Value *v, llvm::Value *base, llvm::Value *idx) {
     b.CreateAlignedStore(v, ptr(base, idx), llvm::Align(4));
   }
+  /// A vector of type `ty` at base[idx] (float index, 4-byte aligned).
+  llvm::Value *vload(llvm::Type *ty, llvm::Value *base, llvm::Value *idx) {
+    return b.CreateAlignedLoad(ty, ptr(base, idx), llvm::Align(4));
+  }
   llvm::Value *add(llvm::Value *a, llvm::Value *c) {
     return b.CreateAdd(a, c, "", false, true);
   }
@@ -168,7 +172,9 @@ llvm::Error lowerConv2dDirect(Kernel &k);
 /// The fast convolution kernel lowerConv2d uses for `n` on `t` (Winograd if
 /// chosen, else the channel-vectorised kernel if chosen, else direct); the
 /// scratch size (kernelScratchBytes) follows the same choice.
-enum class ConvKernel { Winograd, ChanVec, Direct };
+/// WinogradBlocked: Winograd on channel-blocked activations
+/// (ConvWinogradBlocked.cpp), for convs whose output block-channels blocks.
+enum class ConvKernel { Winograd, WinogradBlocked, ChanVec, Direct };
 ConvKernel chosenConvKernel(const ir::Node &n, const VectorTarget &t);
 /// Winograd F(4x4,3x3) (ConvWinograd.cpp). winogradChosen: the geometry
 /// qualifies and the cost model (or CNNC_WINOGRAD=0/1) picks it over the
@@ -178,6 +184,18 @@ bool winogradChosen(const ir::Node &n, const VectorTarget &t);
 /// Scratch bytes the Winograd kernel needs on this target (0 if the
 /// geometry does not qualify).
 int64_t winogradScratchBytes(const ir::Node &n, const VectorTarget &t);
+/// The channel-blocked Winograd kernel: whether it can run `n` (its
+/// geometry qualifies for Winograd, C and K are whole vectors, no fused
+/// pooling), its scratch, and the kernel itself (blocked output).
+bool winogradBlockedEligible(const ir::Node &n, const VectorTarget &t);
+int64_t winogradBlockedScratchBytes(const ir::Node &n, const VectorTarget &t);
+llvm::Error lowerConv2dWinogradBlocked(Kernel &k);
+/// Whether block-channels may give a Winograd conv a blocked output
+/// (CNNC_WINOGRAD_BLOCKED=0 keeps them NCHW), and whether it should for
+/// `n`: eligible, with enough tiles per image (CNNC_WINOGRAD_BLOCKED=1:
+/// whatever the tiles).
+bool winogradBlockedEnabled();
+bool winogradBlockedPreferred(const ir::Node &n, const VectorTarget &t);
 /// Convolution vectorised over output channels (ConvChannelVec.cpp) for
 /// ungrouped convs. chanVecChosen: eligible and estimated cheaper than the
 /// direct kernel on this target; chanVecCost: its estimated cycles, or -1
@@ -268,6 +286,9 @@ VectorTarget vectorTargetOf(const llvm::TargetMachine &tm);
 /// the kernels pack them (4x a 3x3 conv's weights where Winograd would be
 /// chosen with the weights cached).
 VectorTarget withModelWeights(VectorTarget t, const ir::Graph &g);
+/// Experiment switches of the form NAME=A,B (a forced register tile): true
+/// with both numbers when the variable holds two positive integers.
+bool envTile2(const char *name, int64_t &a, int64_t &b);
 
 /// Outlines body(caps, item) for item in [0, n) into a worker and runs it
 /// through cnnrt_parallel_for (on the calling thread when estCycles is

@@ -434,8 +434,13 @@ LayoutTarget layoutTarget(const Options &o, const ir::Graph &g) {
   VectorTarget t = vectorTargetFor(o, g);
   LayoutTarget lt;
   lt.vectorWidth = t.width;
-  lt.blockedConv = [t](const ir::Node &n) {
-    return n.kind == ir::OpKind::Conv2d && chosenConvKernel(n, t) == ConvKernel::ChanVec;
+  lt.convLayouts = [t](const ir::Node &n) {
+    if (n.kind != ir::OpKind::Conv2d)
+      return 0;
+    ConvKernel kind = chosenConvKernel(n, t);
+    if (kind == ConvKernel::ChanVec)
+      return 1;
+    return kind == ConvKernel::Winograd && winogradBlockedPreferred(n, t) ? 2 : 0;
   };
   return lt;
 }

@@ -61,7 +61,10 @@ void printPassList(raw_ostream &os) {
 Error optimizeGraph(ir::Graph &g, weights::WeightSet &ws) {
   progress::enter("optimizing the graph");
   codegen::LayoutTarget lt = codegen::layoutTarget(codegenOptions(), g);
-  passes::PassContext ctx{g, ws, {}, "", lt.vectorWidth, lt.blockedConv};
+  passes::PassContext ctx{g, ws, {}, "", lt.vectorWidth,
+                          [f = lt.convLayouts](const ir::Node &n) {
+                            return passes::ConvLayouts(f(n));
+                          }};
   passes::PipelineOptions po;
   po.optLevel = opts::OptLevel - '0';
   po.explicitPasses.assign(opts::Passes.begin(), opts::Passes.end());

@@ -66,20 +66,22 @@ bool blockChannels(PassContext &ctx) {
     had |= n->channelBlock != 0;
     n->channelBlock = 0;
   }
-  if (B <= 1 || !ctx.blockedConv)
+  if (B <= 1 || !ctx.convLayouts)
     return had;
   std::map<const ir::Node *, std::vector<const ir::Node *>> users;
   for (const auto &n : g.nodes())
     for (const ir::Node *op : n->operands)
       users[op].push_back(n.get());
-  std::map<const ir::Node *, bool> conv; // on the channel-vector kernel
+  std::map<const ir::Node *, ConvLayouts> conv;
   std::map<const ir::Node *, bool> blocked;
   std::map<const ir::Node *, std::string> why; // for the remarks
   for (const auto &np : g.nodes()) {
     const ir::Node &n = *np;
     if (n.kind == ir::OpKind::Conv2d)
-      conv[&n] = ctx.blockedConv(n);
-    bool cand = n.kind == ir::OpKind::Conv2d ? conv[&n] && !n.pooling() : isElementwise(n);
+      conv[&n] = ctx.convLayouts(n);
+    bool cand = n.kind == ir::OpKind::Conv2d
+                    ? conv[&n] != ConvLayouts::NCHWOnly && !n.pooling()
+                    : isElementwise(n);
     blocked[&n] = cand && blockable(n, B) && &n != g.output();
     if (cand && !blocked[&n])
       why[&n] = &n == g.output()            ? "it is the model's output"
@@ -103,7 +105,10 @@ bool blockChannels(PassContext &ctx) {
     for (const ir::Node *u : users[&n]) {
       bool takes;
       if (u->kind == ir::OpKind::Conv2d) {
-        takes = conv[u];
+        // The channel-vector kernel reads either layout; blocked Winograd
+        // reads a blocked input only with its own output blocked.
+        takes = conv[u] == ConvLayouts::Any ||
+                (conv[u] == ConvLayouts::BlockedOutput && blocked[u]);
         for (size_t i = u->numOpOperands(); i < u->operands.size(); ++i)
           if (u->operands[i] == &n)
             takes = takes && blocked[u];

@@ -30,6 +30,12 @@ struct Remark {
   std::string message;
 };
 
+/// The layouts a conv2d's kernel takes: NCHW only (direct, Winograd on
+/// NCHW); either for input and output (the channel-vector kernel); either
+/// input, but blocked only if its output is too (Winograd on blocked
+/// activations).
+enum class ConvLayouts { NCHWOnly, Any, BlockedOutput };
+
 /// What a pass works on.
 struct PassContext {
   ir::Graph &graph;
@@ -37,11 +43,10 @@ struct PassContext {
   std::vector<Remark> remarks;
   std::string currentPass;
   /// The target, for block-channels: its vector width in floats (0 when
-  /// unknown: the pass keeps every activation NCHW) and whether the code
-  /// generator runs a conv2d on its channel-vector kernel, which reads and
-  /// writes either layout.
+  /// unknown: the pass keeps every activation NCHW) and the layouts the
+  /// code generator's kernel for a conv2d reads and writes.
   int64_t vectorWidth = 0;
-  std::function<bool(const ir::Node &)> blockedConv;
+  std::function<ConvLayouts(const ir::Node &)> convLayouts;
 
   void remark(bool applied, std::string msg) {
     remarks.push_back({currentPass, applied, std::move(msg)});
