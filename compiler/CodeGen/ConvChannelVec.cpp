@@ -255,6 +255,16 @@ double chanVecCost(const ir::Node &n, const VectorTarget &t) {
   return plan(g, t).cost;
 }
 
+bool directBlockedEnabled() {
+  const char *e = getenv("CNNC_DIRECT_BLOCKED");
+  return e && *e == '1';
+}
+
+bool chanVecEligible(const ir::Node &n) {
+  ConvGeom g;
+  return eligible(n, g);
+}
+
 bool chanVecChosen(const ir::Node &n, const VectorTarget &t) {
   ConvGeom g;
   if (!eligible(n, g) || foldsToRow(g))

@@ -14,6 +14,7 @@
 
 #include "llvm/IR/Constants.h"
 
+#include <algorithm>
 #include <limits>
 
 using namespace llvm;
@@ -49,7 +50,81 @@ void forEachOutput(Kernel &k, const Dims &d,
 }
 } // namespace
 
+/// Max pooling of an nChw<B>c input into an nChw<B>c output: B channels per
+/// vector, taps outside the input (padding, ceil_mode overhang) ignored
+/// (read clamped and replaced by -inf), NaN propagating.
+static Error lowerMaxPoolBlocked(Kernel &k, const Dims &d, int64_t B) {
+  const ir::Attrs &a = k.node.attrs;
+  if (d.C % B || k.node.channelBlock != B)
+    return k.error("internal error: blocked max pooling in another layout");
+  IRBuilder<> &b = k.b;
+  auto *vt = FixedVectorType::get(k.f32(), B);
+  Constant *negInf = ConstantFP::get(vt, -std::numeric_limits<double>::infinity());
+  const int64_t planes = d.N * d.C / B;
+  emitParallelFor(
+      k, planes * d.OH, {k.in[0], k.out},
+      double(planes * d.OH * d.OW) * a.kernel[0] * a.kernel[1],
+      [&](ArrayRef<Value *> caps, Value *item) {
+        Value *oh = b.CreateURem(item, k.i64(d.OH)), *pl = b.CreateUDiv(item, k.i64(d.OH));
+        Value *x = k.ptr(caps[0], k.mul(pl, d.H * d.W * B));
+        Value *y = k.ptr(caps[1], k.mul(item, d.OW * B));
+        // One output pixel; `checked`: some taps may fall outside the input.
+        auto pixel = [&](Value *ow, bool checked) {
+          Value *acc = negInf;
+          for (int64_t kh = 0; kh < a.kernel[0]; ++kh) {
+            Value *ih = k.add(k.mul(oh, a.stride[0]), kh * a.dilation[0] - a.padding[0]);
+            Value *okH = checked ? b.CreateICmpULT(ih, k.i64(d.H)) : nullptr;
+            Value *row = k.mul(checked ? b.CreateSelect(okH, ih, k.i64(0)) : ih, d.W);
+            for (int64_t kw = 0; kw < a.kernel[1]; ++kw) {
+              Value *iw = k.add(k.mul(ow, a.stride[1]), kw * a.dilation[1] - a.padding[1]);
+              if (!checked) {
+                acc = k.fmaxNaN(acc, k.vload(vt, x, k.mul(k.add(row, iw), B)));
+                continue;
+              }
+              Value *ok = b.CreateAnd(okH, b.CreateICmpULT(iw, k.i64(d.W)));
+              Value *px = k.add(row, b.CreateSelect(ok, iw, k.i64(0)));
+              Value *v = k.vload(vt, x, k.mul(px, B));
+              acc = k.fmaxNaN(acc, b.CreateSelect(ok, v, negInf));
+            }
+          }
+          k.store(acc, y, k.mul(ow, B));
+        };
+        // Interior rows and columns: every tap inside the input.
+        auto lo = [](int64_t P, int64_t S) { return (P + S - 1) / S; };
+        auto hi = [](int64_t P, int64_t S, int64_t span, int64_t in, int64_t out) {
+          // largest o + 1 with o*S - P + span - 1 <= in - 1
+          int64_t h = in - 1 + P - (span - 1) < 0 ? 0 : (in - 1 + P - (span - 1)) / S + 1;
+          return std::min(h, out);
+        };
+        const int64_t spanH = (a.kernel[0] - 1) * a.dilation[0] + 1;
+        const int64_t spanW = (a.kernel[1] - 1) * a.dilation[1] + 1;
+        const int64_t ohLo = std::min(lo(a.padding[0], a.stride[0]), d.OH);
+        const int64_t ohHi = std::max(ohLo, hi(a.padding[0], a.stride[0], spanH, d.H, d.OH));
+        const int64_t owLo = std::min(lo(a.padding[1], a.stride[1]), d.OW);
+        const int64_t owHi = std::max(owLo, hi(a.padding[1], a.stride[1], spanW, d.W, d.OW));
+        auto checkedRow = [&] { forLoop(b, 0, d.OW, [&](Value *ow) { pixel(ow, true); }); };
+        ifElse(
+            b, b.CreateAnd(b.CreateICmpUGE(oh, k.i64(ohLo)), b.CreateICmpULT(oh, k.i64(ohHi))),
+            [&] {
+              if (owLo > 0)
+                forLoop(b, 0, owLo, [&](Value *ow) { pixel(ow, true); });
+              if (owHi > owLo)
+                forLoop(b, owLo, owHi, [&](Value *ow) { pixel(ow, false); });
+              if (d.OW > owHi)
+                forLoop(b, owHi, d.OW, [&](Value *ow) { pixel(ow, true); });
+            },
+            checkedRow);
+      });
+  return Error::success();
+}
+
 Error lowerMaxPool2d(Kernel &k) {
+  if (int64_t B = k.node.operands[0]->channelBlock) {
+    auto dOr = poolDims(k);
+    if (!dOr)
+      return dOr.takeError();
+    return lowerMaxPoolBlocked(k, *dOr, B);
+  }
   // Vectorized over output columns, scalar at the borders (PoolVector.cpp).
   return lowerMaxPool2dVector(k);
 }

@@ -196,6 +196,11 @@ llvm::Error lowerConv2dWinogradBlocked(Kernel &k);
 /// whatever the tiles).
 bool winogradBlockedEnabled();
 bool winogradBlockedPreferred(const ir::Node &n, const VectorTarget &t);
+/// Whether block-channels may give a conv the direct kernel would run a
+/// blocked layout, on the channel-vector kernel (an experiment, off unless
+/// CNNC_DIRECT_BLOCKED=1: ResNet-18 so blocked was no faster; see
+/// docs/performance.md).
+bool directBlockedEnabled();
 /// Convolution vectorised over output channels (ConvChannelVec.cpp) for
 /// ungrouped convs. chanVecChosen: eligible and estimated cheaper than the
 /// direct kernel on this target; chanVecCost: its estimated cycles, or -1
@@ -203,6 +208,8 @@ bool winogradBlockedPreferred(const ir::Node &n, const VectorTarget &t);
 /// one row).
 llvm::Error lowerConv2dChanVec(Kernel &k);
 bool chanVecChosen(const ir::Node &n, const VectorTarget &t);
+/// Whether the kernel can run `n` at all (pointwise convs included).
+bool chanVecEligible(const ir::Node &n);
 double chanVecCost(const ir::Node &n, const VectorTarget &t);
 /// Scratch bytes (its zero-padded input copy) the kernel may need, or 0.
 int64_t chanVecScratchBytes(const ir::Node &n);

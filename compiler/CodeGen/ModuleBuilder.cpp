@@ -168,6 +168,8 @@ static bool layoutsSupported(const ir::Node &n) {
     return true;
   if (n.kind == ir::OpKind::AdaptiveAvgPool2d || n.kind == ir::OpKind::AdaptiveMaxPool2d)
     return !n.channelBlock;
+  if (n.kind == ir::OpKind::MaxPool2d)
+    return allBlocked;
   bool elementwise = ir::isActivation(n.kind) || n.kind == ir::OpKind::Add ||
                      n.kind == ir::OpKind::Mul;
   return elementwise && allBlocked && n.epilogue.empty();
@@ -439,6 +441,10 @@ LayoutTarget layoutTarget(const Options &o, const ir::Graph &g) {
       return 0;
     ConvKernel kind = chosenConvKernel(n, t);
     if (kind == ConvKernel::ChanVec)
+      return 1;
+    // A conv the direct kernel would run on NCHW runs on the
+    // channel-vector kernel when blocked.
+    if (kind == ConvKernel::Direct && directBlockedEnabled() && chanVecEligible(n))
       return 1;
     return kind == ConvKernel::Winograd && winogradBlockedPreferred(n, t) ? 2 : 0;
   };

@@ -8,17 +8,21 @@
 // conv reads VL channels of a pixel from one cache line instead of VL
 // planes. This pass picks, for the target's vector width VL, which
 // activations are stored blocked:
-//  * a conv2d the code generator runs on the channel-vector kernel, with a
+//  * a conv2d the code generator runs on the channel-vector kernel (or
+//    would run on the direct one, which with CNNC_DIRECT_BLOCKED=1 gives way
+//    to it, or on the
+//    NCHW Winograd kernel, which gives way to the channel-blocked one), with a
 //    4-d output of whole channel blocks and more than one pixel and no
 //    fused pooling, may write blocked; it reads either layout, so the model
 //    input (NCHW) needs no conversion: the first such conv converts it;
-//  * an elementwise op (activation, add, mul of equal shapes) keeps the
-//    layout of its operands when they are all blocked;
+//  * an elementwise op (activation, add, mul of equal shapes) or a max
+//    pooling keeps the layout of its operands when they are all blocked;
 //  * a value is blocked only if every reader takes that layout: one of the
 //    above, or a global (1x1-output) adaptive pooling, whose NCHW output is
 //    the same bytes. A fused residual add's operand must be in the conv's
 //    own output layout. Anything else (the graph's output, a reshape, a
-//    concat, the direct and Winograd kernels) keeps its producer NCHW, so
+//    concat, grouped convs, NCHW Winograd convs: fused pooling or fewer
+//    tiles than the blocked kernel wants) keeps its producer NCHW, so
 //    the last blocked kernel of a chain writes NCHW itself and no separate
 //    conversion kernel is ever needed.
 // The decision starts from every candidate blocked and drops, until
@@ -42,6 +46,13 @@ bool isElementwise(const ir::Node &n) {
     if (op->shape != n.shape)
       return false;
   return n.epilogue.empty();
+}
+
+/// Ops that keep their operands' layout: elementwise ones and max pooling.
+bool keepsLayout(const ir::Node &n) {
+  if (n.kind == ir::OpKind::MaxPool2d)
+    return n.shape.size() == 4 && n.operands[0]->shape.size() == 4;
+  return isElementwise(n);
 }
 
 /// 4-d, whole channel blocks, more than one pixel (a 1x1 image is the same
@@ -81,7 +92,7 @@ bool blockChannels(PassContext &ctx) {
       conv[&n] = ctx.convLayouts(n);
     bool cand = n.kind == ir::OpKind::Conv2d
                     ? conv[&n] != ConvLayouts::NCHWOnly && !n.pooling()
-                    : isElementwise(n);
+                    : keepsLayout(n);
     blocked[&n] = cand && blockable(n, B) && &n != g.output();
     if (cand && !blocked[&n])
       why[&n] = &n == g.output()            ? "it is the model's output"
@@ -113,7 +124,7 @@ bool blockChannels(PassContext &ctx) {
           if (u->operands[i] == &n)
             takes = takes && blocked[u];
       } else {
-        takes = isGlobalPool(*u) || (isElementwise(*u) && blocked[u]);
+        takes = isGlobalPool(*u) || (keepsLayout(*u) && blocked[u]);
       }
       if (!takes)
         return nodeLabel(*u) + " reads it in NCHW";
