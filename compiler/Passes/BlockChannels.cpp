@@ -9,8 +9,8 @@
 // planes. This pass picks, for the target's vector width VL, which
 // activations are stored blocked:
 //  * a conv2d the code generator runs on the channel-vector kernel (or
-//    would run on the direct one, which with CNNC_DIRECT_BLOCKED=1 gives way
-//    to it, or on the
+//    would run on the direct one, which gives way to it unless
+//    CNNC_DIRECT_BLOCKED=0, or on the
 //    NCHW Winograd kernel, which gives way to the channel-blocked one), with a
 //    4-d output of whole channel blocks and more than one pixel and no
 //    fused pooling, may write blocked; it reads either layout, so the model
