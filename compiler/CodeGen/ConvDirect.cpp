@@ -538,13 +538,14 @@ Error lowerConv2dDirect(Kernel &k) {
           std::vector<Value *> r(a.begin(), a.end());
           Value *xc = k.ptr(xTile, b.CreateMul(c, cStride, "", false, true));
           Value *wc = k.ptr(wBlk, k.mul(c, taps * rk));
-          // The next group's rows into L2 while this group is computed: a
-          // stream per channel is too many for the hardware prefetcher.
+          // A later pass's rows (packNext) into L2 while this one is
+          // computed: a stream per channel is too many for the hardware
+          // prefetcher.
           if (packNext)
             for (int64_t off = 0; off < GW; off += 16) // 16 floats: a line
               b.CreateIntrinsic(Intrinsic::prefetch, {b.getPtrTy()},
-                                {k.ptr(packNext, k.add(k.mul(c, g.W), k.i64(off))), b.getInt32(0),
-                                 b.getInt32(2), b.getInt32(1)});
+                                {b.CreateGEP(f32, packNext, k.add(k.mul(c, g.W), k.i64(off))),
+                                 b.getInt32(0), b.getInt32(2), b.getInt32(1)});
           Value *packDst = packSrc ? k.ptr(packBuf, k.mul(c, GW)) : nullptr;
           if (!rowLoop) {
             for (int64_t kh = 0; kh < g.KH; ++kh)
@@ -609,14 +610,14 @@ Error lowerConv2dDirect(Kernel &k) {
     // Per channel pass, the first tile packs the pass's channels (and
     // prefetches a later pass's input), the others read the pack.
     int64_t rk0 = kFull ? RK : kRem;
-    const int64_t D = kPrefetchPasses;
     auto pass = [&](Value *p) {
       Value *passSrc = p ? k.ptr(src, k.mul(p, Cb * g.W)) : src;
       // The pass kPrefetchPasses later in a worker's order (group by group,
-      // passes within a group): (p + D) / CB groups on, pass (p + D) % CB
-      // (past the image's last group the address may lie beyond the input;
-      // a prefetch does not fault).
-      Value *ahead = k.add(p ? p : k.i64(0), D);
+      // passes within a group): (p + kPrefetchPasses) / CB groups on, pass
+      // (p + kPrefetchPasses) % CB. Past the image's last group the address
+      // may lie beyond the input, so it is formed without inbounds (a
+      // prefetch does not fault).
+      Value *ahead = k.add(p ? p : k.i64(0), kPrefetchPasses);
       Value *tg = b.CreateUDiv(ahead, k.i64(CB)), *tp = b.CreateURem(ahead, k.i64(CB));
       Value *next = nullptr;
       if (!last)
