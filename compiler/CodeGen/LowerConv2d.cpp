@@ -118,45 +118,6 @@ Error emitReferenceConv(Kernel &k, Value *y) {
   return Error::success();
 }
 
-/// i1: whether the `count` floats at x are all finite. Every vector adds
-/// fma(v, 0, acc) to one of four chains: 0 * v is NaN exactly when v is a
-/// NaN or an infinity, and a NaN stays in its chain.
-Value *emitAllFinite(Kernel &k, Value *x, int64_t count) {
-  IRBuilder<> &b = k.b;
-  const int64_t VL = k.vec.width, chains = 4;
-  auto *vecTy = FixedVectorType::get(b.getFloatTy(), VL);
-  Function *fma = Intrinsic::getDeclaration(&k.m, Intrinsic::fma, {vecTy});
-  Value *zero = ConstantFP::get(vecTy, 0.0);
-  auto step = [&](Value *acc, Value *v) { return b.CreateCall(fma, {v, zero, acc}); };
-  auto vec = [&](Value *i) {
-    return b.CreateAlignedLoad(vecTy, k.ptr(x, i), Align(4));
-  };
-  std::vector<Value *> acc(chains, zero);
-  const int64_t groups = count / (VL * chains);
-  if (groups > 0)
-    acc = forLoopMulti(
-        b, k.i64(0), k.i64(groups), acc,
-        [&](Value *gi, ArrayRef<Value *> a) {
-          std::vector<Value *> r;
-          for (int64_t j = 0; j < chains; ++j)
-            r.push_back(step(a[j], vec(k.add(k.mul(gi, VL * chains), j * VL))));
-          return r;
-        },
-        /*knownNonEmpty=*/true);
-  int64_t done = groups * VL * chains;
-  for (; done + VL <= count; done += VL)
-    acc[0] = step(acc[0], vec(k.i64(done)));
-  Value *sum = acc[0];
-  for (int64_t j = 1; j < chains; ++j)
-    sum = b.CreateFAdd(sum, acc[j]);
-  Value *s = b.CreateExtractElement(sum, uint64_t(0));
-  for (int64_t l = 1; l < VL; ++l)
-    s = b.CreateFAdd(s, b.CreateExtractElement(sum, uint64_t(l)));
-  for (; done < count; ++done) // the last floats, one by one
-    s = b.CreateFAdd(s, b.CreateFMul(k.load(x, k.i64(done)), k.f(0.0)));
-  return b.CreateFCmpORD(s, s);
-}
-
 /// Winograd mixes an input tile into all the outputs of its tile, so a NaN
 /// or an infinity would reach outputs whose window does not touch it (where
 /// PyTorch's convolution gives numbers). The input is checked first; with

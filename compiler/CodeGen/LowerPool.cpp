@@ -52,7 +52,10 @@ void forEachOutput(Kernel &k, const Dims &d,
 
 /// Max pooling of an nChw<B>c input into an nChw<B>c output: B channels per
 /// vector, taps outside the input (padding, ceil_mode overhang) ignored
-/// (read clamped and replaced by -inf), NaN propagating.
+/// (read clamped and replaced by -inf), NaN propagating. An item's interior
+/// columns are pooled with maxps alone while their loads are checked for
+/// NaNs, and again with the NaN-aware max if the check finds one (as in
+/// PoolVector.cpp).
 static Error lowerMaxPoolBlocked(Kernel &k, const Dims &d, int64_t B) {
   const ir::Attrs &a = k.node.attrs;
   if (d.C % B || k.node.channelBlock != B)
@@ -68,9 +71,17 @@ static Error lowerMaxPoolBlocked(Kernel &k, const Dims &d, int64_t B) {
         Value *oh = b.CreateURem(item, k.i64(d.OH)), *pl = b.CreateUDiv(item, k.i64(d.OH));
         Value *x = k.ptr(caps[0], k.mul(pl, d.H * d.W * B));
         Value *y = k.ptr(caps[1], k.mul(item, d.OW * B));
+        // The NaN check of the optimistic pass over the interior columns.
+        Function *fn = b.GetInsertBlock()->getParent();
+        IRBuilder<> eb(&fn->getEntryBlock(), fn->getEntryBlock().begin());
+        Value *slot = eb.CreateAlloca(vt, nullptr, "pool.check");
+        bool optimistic = false;
         // One output pixel; `checked`: some taps may fall outside the input.
+        // In the optimistic pass, maxps alone, and what was loaded is added
+        // to the NaN check (emitNaNCheck).
         auto pixel = [&](Value *ow, bool checked) {
           Value *acc = negInf;
+          std::vector<Value *> taps;
           for (int64_t kh = 0; kh < a.kernel[0]; ++kh) {
             Value *ih = k.add(k.mul(oh, a.stride[0]), kh * a.dilation[0] - a.padding[0]);
             Value *okH = checked ? b.CreateICmpULT(ih, k.i64(d.H)) : nullptr;
@@ -78,7 +89,9 @@ static Error lowerMaxPoolBlocked(Kernel &k, const Dims &d, int64_t B) {
             for (int64_t kw = 0; kw < a.kernel[1]; ++kw) {
               Value *iw = k.add(k.mul(ow, a.stride[1]), kw * a.dilation[1] - a.padding[1]);
               if (!checked) {
-                acc = k.fmaxNaN(acc, k.vload(vt, x, k.mul(k.add(row, iw), B)));
+                Value *v = k.vload(vt, x, k.mul(k.add(row, iw), B));
+                taps.push_back(v);
+                acc = optimistic ? k.fmaxNoNaN(acc, v) : k.fmaxNaN(acc, v);
                 continue;
               }
               Value *ok = b.CreateAnd(okH, b.CreateICmpULT(iw, k.i64(d.W)));
@@ -87,6 +100,8 @@ static Error lowerMaxPoolBlocked(Kernel &k, const Dims &d, int64_t B) {
               acc = k.fmaxNaN(acc, b.CreateSelect(ok, v, negInf));
             }
           }
+          if (optimistic)
+            b.CreateStore(b.CreateFAdd(b.CreateLoad(vt, slot), emitNaNCheck(k, taps)), slot);
           k.store(acc, y, k.mul(ow, B));
         };
         // Interior rows and columns: every tap inside the input.
@@ -108,8 +123,17 @@ static Error lowerMaxPoolBlocked(Kernel &k, const Dims &d, int64_t B) {
             [&] {
               if (owLo > 0)
                 forLoop(b, 0, owLo, [&](Value *ow) { pixel(ow, true); });
-              if (owHi > owLo)
+              // The interior columns with maxps alone, then again with the
+              // NaN-aware max if what they loaded holds a NaN.
+              auto interior = [&] {
                 forLoop(b, owLo, owHi, [&](Value *ow) { pixel(ow, false); });
+              };
+              if (owHi > owLo)
+                emitWithNaNRetry(k, slot, [&](bool fast) {
+                  optimistic = fast;
+                  interior();
+                  optimistic = false;
+                });
               if (d.OW > owHi)
                 forLoop(b, owHi, d.OW, [&](Value *ow) { pixel(ow, true); });
             },

@@ -134,8 +134,13 @@ public:
   /// or-of-two-compares form took two compares, which AVX-512 runs on one
   /// port only).
   llvm::Value *fmaxNaN(llvm::Value *acc, llvm::Value *v) {
-    llvm::Value *m = b.CreateSelect(b.CreateFCmpOGT(v, acc), v, acc);
-    return b.CreateSelect(b.CreateFCmpUNO(v, v), v, m);
+    return b.CreateSelect(b.CreateFCmpUNO(v, v), v, fmaxNoNaN(acc, v));
+  }
+  /// max of values known to hold no NaN (a tie keeps acc, as PyTorch's
+  /// `val > max` does): one maxps. Half the instructions of fmaxNaN, whose
+  /// compares and mask operations bound max pooling on Zen 4.
+  llvm::Value *fmaxNoNaN(llvm::Value *acc, llvm::Value *v) {
+    return b.CreateSelect(b.CreateFCmpOGT(v, acc), v, acc);
   }
   llvm::Value *smax(llvm::Value *a, llvm::Value *c) {
     return b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a, c);
@@ -157,6 +162,20 @@ private:
   ConstFn constFn_;
   TensorFn tensorFn_;
 };
+
+/// i1: whether the `count` floats at x are all finite (no NaN, no
+/// infinity): kernels whose fast path is exact only without NaNs branch on
+/// it (Winograd, max pooling).
+llvm::Value *emitAllFinite(Kernel &k, llvm::Value *x, int64_t count);
+/// A vector that is NaN in a lane if any of `vecs` (vectors of one type)
+/// is NaN there: three at a time as a * b + c, then a balanced sum. An
+/// infinity can make it NaN too (0 * inf, inf - inf): a false alarm, which
+/// only sends the caller to its NaN-aware path.
+llvm::Value *emitNaNCheck(Kernel &k, llvm::ArrayRef<llvm::Value *> vecs);
+/// Emits body(true), a fast pass that adds what it loads to the NaN check
+/// in the vector *slot (zeroed first; emitNaNCheck), then body(false), the
+/// NaN-aware pass, over the same outputs if the check is NaN in any lane.
+void emitWithNaNRetry(Kernel &k, llvm::Value *slot, llvm::function_ref<void(bool fast)> body);
 
 llvm::Error lowerConv2d(Kernel &k);
 llvm::Error lowerMaxPool2d(Kernel &k);
@@ -254,10 +273,15 @@ llvm::Error lowerMaxPool2dVector(Kernel &k);
 /// With `unsignedMax` the values are known to be +0 .. +inf or NaN (a
 /// ReLU's output, see reluFeedsMaxPool): max is then one unsigned integer
 /// max of the bit patterns, which a NaN of either sign wins, as PyTorch's.
+/// With `checkSlot` (a pointer to a vector of the span's type) max is one
+/// maxps (Kernel::fmaxNoNaN), exact only without NaNs: the loaded rows are
+/// then accumulated into *checkSlot, which is NaN if any of them held a
+/// NaN (or an infinity), and the caller pools again if it is.
 llvm::Value *emitPoolSpan(Kernel &k, bool isMax, llvm::Value *base, llvm::Value *offset,
                           int64_t rowStride,
                           llvm::ArrayRef<int64_t> khs, int64_t lanes, int64_t SW, int64_t KW,
-                          int64_t DW, bool unsignedMax = false);
+                          int64_t DW, bool unsignedMax = false,
+                          llvm::Value *checkSlot = nullptr);
 /// Whether kernel k (a conv) ends its epilogue in ReLU then a fused max
 /// pooling, on a target with vector unsigned max (AVX and up; SSE2 would
 /// emulate it). Its ReLU then maps -0 to +0 too (x <= 0 ? +0 : x,
