@@ -211,6 +211,32 @@ static Error lowerGlobalPoolBlocked(Kernel &k, const Dims &d, int64_t B, bool is
   return Error::success();
 }
 
+/// A global pooling (1x1 output) of an NCHW input: each plane reduced VL
+/// floats at a time into one vector (the last floats one by one), then
+/// across the vector's lanes.
+static Error lowerGlobalPoolVector(Kernel &k, const Dims &d, bool isMax) {
+  IRBuilder<> &b = k.b;
+  const int64_t VL = k.vec.width, P = d.H * d.W, nv = P / VL;
+  auto *vt = FixedVectorType::get(k.f32(), VL);
+  const double init = isMax ? -std::numeric_limits<double>::infinity() : 0.0;
+  auto combine = [&](Value *acc, Value *v) { return isMax ? k.fmaxNaN(acc, v) : k.fadd(acc, v); };
+  forLoop(b, 0, d.N * d.C, [&](Value *pl) {
+    Value *x = k.ptr(k.in[0], k.mul(pl, P));
+    Value *r = forLoopAcc(b, 0, nv, ConstantFP::get(vt, init), [&](Value *i, Value *acc) {
+      return combine(acc, b.CreateAlignedLoad(vt, k.ptr(x, k.mul(i, VL)), Align(4)));
+    });
+    Value *s = k.f(init);
+    for (int64_t l = 0; l < VL; ++l)
+      s = combine(s, b.CreateExtractElement(r, uint64_t(l)));
+    for (int64_t i = nv * VL; i < P; ++i)
+      s = combine(s, k.load(x, k.i64(i)));
+    if (!isMax)
+      s = b.CreateFDiv(s, k.f(double(P)));
+    k.store(s, k.out, pl);
+  });
+  return Error::success();
+}
+
 Error lowerAdaptivePool2d(Kernel &k) {
   auto dOr = poolDims(k);
   if (!dOr)
@@ -222,6 +248,8 @@ Error lowerAdaptivePool2d(Kernel &k) {
   IRBuilder<> &b = k.b;
   if (int64_t B = k.node.operands[0]->channelBlock)
     return lowerGlobalPoolBlocked(k, d, B, isMax);
+  if (d.OH == 1 && d.OW == 1 && d.H * d.W >= k.vec.width)
+    return lowerGlobalPoolVector(k, d, isMax);
   auto start = [&](Value *i, int64_t in, int64_t out) {
     return b.CreateUDiv(k.mul(i, in), k.i64(out));
   };
