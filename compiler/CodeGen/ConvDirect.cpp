@@ -199,15 +199,13 @@ int64_t kernelScratchBytes(const ir::Node &n, const VectorTarget &t) {
   switch (chosenConvKernel(n, t)) {
   case ConvKernel::Winograd:
     // (A pooling in the fused schedule's items needs no scratch for the
-    // conv output, but the fallback for non-finite inputs does.)
-    bytes = winogradScratchBytes(n, t);
-    break;
-  case ConvKernel::WinogradBlocked:
-    bytes = winogradBlockedScratchBytes(n, t);
-    break;
-  case ConvKernel::ChanVec:
-    bytes = chanVecScratchBytes(n);
-    break;
+    // conv output, but the fallback for non-finite inputs does; the
+    // few-channel kernel's fallback is the direct kernel.)
+    if (!winogradFewChosen(n, t)) {
+      bytes = winogradScratchBytes(n, t);
+      break;
+    }
+    [[fallthrough]];
   case ConvKernel::Direct: {
     DirectPlan d = planDirect(n, g, t);
     bytes = d.copyFloats() * 4;
@@ -215,6 +213,12 @@ int64_t kernelScratchBytes(const ir::Node &n, const VectorTarget &t) {
       pool = 0;
     break;
   }
+  case ConvKernel::WinogradBlocked:
+    bytes = winogradBlockedScratchBytes(n, t);
+    break;
+  case ConvKernel::ChanVec:
+    bytes = chanVecScratchBytes(n);
+    break;
   }
   return (std::max<int64_t>(bytes, 64) + 63) / 64 * 64 + pool;
 }

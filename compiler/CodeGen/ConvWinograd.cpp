@@ -78,8 +78,17 @@ bool geomOf(const ir::Node &n, ConvGeom &g) {
   for (const ir::EpilogueStep &st : n.epilogue)
     if (st.kind != ir::OpKind::Add && !ir::isActivation(st.kind) && !ir::isPooling(st.kind))
       return false;
+  return winogradEligible(g);
+}
+
+/// geomOf, and enough channels for the GEMMs (or few enough for
+/// ConvWinogradFew.cpp); `few` says which.
+bool applies(const ir::Node &n, ConvGeom &g, const VectorTarget &t, bool &few) {
+  if (!geomOf(n, g))
+    return false;
   const int64_t minC = g.KH == 5 ? kMinChannels5 : kMinChannels;
-  return winogradEligible(g) && g.C >= minC && g.K >= minC;
+  few = winogradFewEligible(n, g, t);
+  return few || (g.C >= minC && g.K >= minC);
 }
 
 /// The plan for node n, with whether its items pool their own rows.
@@ -101,37 +110,45 @@ int forced() {
 /// Whether Winograd is estimated cheaper than the better of the direct
 /// kernel and the channel-vectorised one (`chanVec` cycles, < 0 if not
 /// eligible).
-bool modelPrefers(const ConvGeom &g, const VectorTarget &t, double chanVec) {
+bool modelPrefers(const ConvGeom &g, const VectorTarget &t, double chanVec, bool few) {
   // Small images (fewer than 16 tiles) gain too little to be worth the
   // scratch and the 4x larger weights.
   // (Counted in F(4x4) tiles, whichever tile size is used: F(2x2) does not
   // make a small image worth it.)
   if (((g.OH + 3) / 4) * ((g.OW + 3) / 4) < 16)
     return false;
-  WinogradPlan p = bestWinograd(g, t);
+  double cost = few ? winogradFewCost(g, t) : bestWinograd(g, t).cost;
   double other = chooseConvTile(g, t).cost;
   if (other <= 0)
     return false;
   if (chanVec > 0)
     other = std::min(other, chanVec);
-  return p.cost < other;
+  return cost < other;
 }
 
 } // namespace
 
 bool winogradChosen(const ir::Node &n, const VectorTarget &t) {
   ConvGeom g;
-  if (!geomOf(n, g))
+  bool few = false;
+  if (!applies(n, g, t, few))
     return false;
   int f = forced();
   if (f >= 0)
     return f == 1;
-  return modelPrefers(g, t, chanVecCost(n, t));
+  return modelPrefers(g, t, chanVecCost(n, t), few);
+}
+
+bool winogradFewChosen(const ir::Node &n, const VectorTarget &t) {
+  ConvGeom g;
+  bool few = false;
+  return applies(n, g, t, few) && few && winogradChosen(n, t);
 }
 
 int64_t winogradScratchBytes(const ir::Node &n, const VectorTarget &t) {
   ConvGeom g;
-  if (!geomOf(n, g))
+  bool few = false;
+  if (!applies(n, g, t, few) || few)
     return 0;
   WinogradPlan p = planFor(n, g, t);
   return p.fused ? 0 : p.scratchFloats() * 4;
@@ -140,8 +157,11 @@ int64_t winogradScratchBytes(const ir::Node &n, const VectorTarget &t) {
 Error lowerConv2dWinograd(Kernel &k) {
   const ir::Node &n = k.node;
   ConvGeom g;
-  if (!geomOf(n, g))
+  bool few = false;
+  if (!applies(n, g, k.vec, few))
     return k.error("internal error: geometry unfit for Winograd");
+  if (few)
+    return lowerConv2dWinogradFew(k, g);
   if (!k.scratch)
     return k.error("internal error: Winograd convolution without scratch");
   const int64_t VL = k.vec.width;

@@ -332,4 +332,21 @@ void emitWithNaNRetry(Kernel &k, Value *slot, function_ref<void(bool fast)> body
   ifElse(b, b.CreateOrReduce(b.CreateFCmpUNO(z, z)), [&] { body(false); }, [] {});
 }
 
+Expected<ConvParams> convParams(Kernel &k, int64_t count) {
+  auto wtOr = k.tensor("weight");
+  if (!wtOr)
+    return wtOr.takeError();
+  if (!*wtOr)
+    return k.error("missing weight param");
+  ConvParams p;
+  p.weight = &(*wtOr)->data;
+  if (int64_t(p.weight->size()) != count)
+    return k.error("weight has the wrong size");
+  auto bOr = k.param("bias");
+  if (!bOr)
+    return bOr.takeError();
+  p.bias = *bOr;
+  return p;
+}
+
 } // namespace cnnc::codegen

@@ -124,7 +124,8 @@ Error emitReferenceConv(Kernel &k, Value *y) {
 /// any non-finite value the reference convolution runs instead: slow
 /// (scalar), but NaN exactly where PyTorch's is, and small to compile; the
 /// weights as given are then in the object beside the transformed ones.
-Error lowerWinogradGuarded(Kernel &k, Error (*kernel)(Kernel &)) {
+Error lowerWinogradGuarded(Kernel &k, Error (*kernel)(Kernel &),
+                           Error (*fallback)(Kernel &) = nullptr) {
   IRBuilder<> &b = k.b;
   LLVMContext &ctx = b.getContext();
   Value *finite = emitAllFinite(k, k.in[0], ir::numElements(k.node.operands[0]->shape));
@@ -138,6 +139,15 @@ Error lowerWinogradGuarded(Kernel &k, Error (*kernel)(Kernel &)) {
     return e;
   b.CreateBr(join);
   b.SetInsertPoint(ref);
+  if (fallback) {
+    if (getenv("CNNC_CONV_DEBUG"))
+      errs() << "conv " << k.node.name << ": the direct kernel for inputs with NaNs or infinities\n";
+    if (Error e = fallback(k))
+      return e;
+    b.CreateBr(join);
+    b.SetInsertPoint(join);
+    return Error::success();
+  }
   if (getenv("CNNC_CONV_DEBUG"))
     errs() << "conv " << k.node.name
            << ": the reference convolution for inputs with NaNs or infinities\n";
@@ -172,6 +182,10 @@ Error lowerConv2d(Kernel &k) {
                    // ConvDirect.cpp)
     switch (chosenConvKernel(k.node, k.vec)) {
     case ConvKernel::Winograd:
+      // The few-channel kernel's fallback is the direct kernel (exact NaNs,
+      // its pooling in its own items: no scratch for the conv output).
+      if (winogradFewChosen(k.node, k.vec))
+        return lowerWinogradGuarded(k, lowerConv2dWinograd, lowerConv2dDirect);
       return lowerWinogradGuarded(k, lowerConv2dWinograd);
     case ConvKernel::WinogradBlocked:
       return lowerWinogradGuarded(k, lowerConv2dWinogradBlocked);

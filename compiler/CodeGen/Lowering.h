@@ -167,6 +167,13 @@ private:
 /// infinity): kernels whose fast path is exact only without NaNs branch on
 /// it (Winograd, max pooling).
 llvm::Value *emitAllFinite(Kernel &k, llvm::Value *x, int64_t count);
+/// A conv's weights as given (checked to be `count` floats) and its bias
+/// (null without one).
+struct ConvParams {
+  const std::vector<float> *weight = nullptr;
+  llvm::Value *bias = nullptr;
+};
+llvm::Expected<ConvParams> convParams(Kernel &k, int64_t count);
 /// A vector that is NaN in a lane if any of `vecs` (vectors of one type)
 /// is NaN there: three at a time as a * b + c, then a balanced sum. An
 /// infinity can make it NaN too (0 * inf, inf - inf): a false alarm, which
@@ -200,6 +207,15 @@ ConvKernel chosenConvKernel(const ir::Node &n, const VectorTarget &t);
 /// direct and channel-vectorised kernels for this target.
 llvm::Error lowerConv2dWinograd(Kernel &k);
 bool winogradChosen(const ir::Node &n, const VectorTarget &t);
+/// Winograd F(4x4,3x3) for first layers (ConvWinogradFew.cpp): whether it
+/// can run `n` (few input channels, no padding, whole 4 x 4VL tiles,
+/// activations and at most a 4 x 4 max pooling fused), its estimated
+/// cycles, and the kernel (lowerConv2dWinograd dispatches to it).
+bool winogradFewEligible(const ir::Node &n, const ConvGeom &g, const VectorTarget &t);
+double winogradFewCost(const ConvGeom &g, const VectorTarget &t);
+/// Whether n is a Winograd conv on this target that runs on that kernel.
+bool winogradFewChosen(const ir::Node &n, const VectorTarget &t);
+llvm::Error lowerConv2dWinogradFew(Kernel &k, const ConvGeom &g);
 /// Scratch bytes the Winograd kernel needs on this target (0 if the
 /// geometry does not qualify).
 int64_t winogradScratchBytes(const ir::Node &n, const VectorTarget &t);

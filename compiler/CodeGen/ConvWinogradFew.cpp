@@ -1,0 +1,275 @@
+//===- ConvWinogradFew.cpp - Winograd F(4x4,3x3) for few input channels ---===//
+//
+// First layers (at most kFirstLayerChannels input channels, 3x3, stride 1,
+// no padding, output rows a multiple of 4 and columns of 4 * VL) do too
+// few multiplies per output for the general Winograd kernel's GEMMs to pay:
+// with C = 3 each GEMM accumulator takes 3 FMAs and then a store of M, and
+// the seed's conv1 ran as slowly as on the direct kernel (0.080 ms on Zen
+// 4). Here one work item is one row of 4 x 4 output tiles of one image,
+// VL tiles per vector:
+//  1. each input channel's 6 x 6 tiles are loaded as spans of 4 * VL + 2
+//     floats per input row and split by stride-4 shuffles, transformed
+//     (V = B^T d B) and kept in a stack buffer of C x 36 vectors (L1);
+//  2. per output channel, M = U (.) V summed over the channels is formed
+//     one column of 6 transform elements at a time and reduced at once by
+//     A^T (4 values per column), then Y = (A^T M) A: M never goes to
+//     memory;
+//  3. bias and the epilogue's activations in registers; with a fused 4 x 4
+//     max pooling (the tile itself) the 16 values reduce to one vector of
+//     VL pooled outputs, consecutive in the output row; otherwise the 4
+//     columns of each tile row are interleaved into 4 output vectors.
+// Like every Winograd kernel it runs only on finite inputs
+// (lowerWinogradGuarded); U = G g G^T is computed at compile time.
+//
+//===----------------------------------------------------------------------===//
+#include "CodeGen/Lowering.h"
+#include "CodeGen/WinogradMath.h"
+
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/Intrinsics.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
+
+using namespace llvm;
+
+namespace cnnc::codegen {
+
+namespace {
+constexpr int64_t kM = 4, kR = 3, kA = 6, kE = kA * kA;
+
+std::vector<int> iota(int64_t n) {
+  std::vector<int> v;
+  for (int64_t i = 0; i < n; ++i)
+    v.push_back(int(i));
+  return v;
+}
+
+/// Rows of a 6-point transform (`rows` rows of coef) applied to x[0..5],
+/// with the points +-1 and +-2 paired: x1 +- x2 and x3 +- x4 are formed
+/// once when rows use them with equal or opposite coefficients (A^T of
+/// F(4x4,3x3): 10 operations for its 4 rows instead of 14).
+void linPaired(TransformEmitter &te, const double (*coef)[8], int rows, Value *const *x,
+               Value **out) {
+  IRBuilder<> &b = te.b;
+  Value *sum[2] = {}, *diff[2] = {};
+  for (int r = 0; r < rows; ++r) {
+    const double *c = coef[r];
+    double cs[4] = {c[0], 0, 0, c[5]};
+    Value *xs[4] = {x[0], nullptr, nullptr, x[5]};
+    std::vector<double> rest;
+    std::vector<Value *> restX;
+    for (int p = 0; p < 2; ++p) {
+      const int i = 1 + 2 * p;
+      if (c[i] != 0 && c[i] == c[i + 1]) {
+        if (!sum[p])
+          sum[p] = b.CreateFAdd(x[i], x[i + 1]);
+        cs[1 + p] = c[i];
+        xs[1 + p] = sum[p];
+      } else if (c[i] != 0 && c[i] == -c[i + 1]) {
+        if (!diff[p])
+          diff[p] = b.CreateFSub(x[i], x[i + 1]);
+        cs[1 + p] = c[i];
+        xs[1 + p] = diff[p];
+      } else {
+        rest.push_back(c[i]);
+        rest.push_back(c[i + 1]);
+        restX.push_back(x[i]);
+        restX.push_back(x[i + 1]);
+      }
+    }
+    std::vector<double> all;
+    std::vector<Value *> allX;
+    for (int j = 0; j < 4; ++j)
+      if (xs[j]) {
+        all.push_back(cs[j]);
+        allX.push_back(xs[j]);
+      }
+    all.insert(all.end(), rest.begin(), rest.end());
+    allX.insert(allX.end(), restX.begin(), restX.end());
+    out[r] = te.lin(all.data(), allX);
+  }
+}
+
+/// The fused 4 x 4 max pooling, if the node ends in one.
+bool poolsTile(const ir::Node &n) {
+  const ir::EpilogueStep *p = n.pooling();
+  return p && p->kind == ir::OpKind::MaxPool2d && p->window[0] == kM && p->window[1] == kM;
+}
+} // namespace
+
+bool winogradFewEligible(const ir::Node &n, const ConvGeom &g, const VectorTarget &t) {
+  if (const char *e = getenv("CNNC_WINOGRAD_FEW"); e && *e == '0') // experiments
+    return false;
+  if (g.G != 1 || g.C > kFirstLayerChannels || g.KH != kR || g.KW != kR || g.SH != 1 ||
+      g.SW != 1 || g.DH != 1 || g.DW != 1 || g.PH != 0 || g.PW != 0 || g.N <= 0 ||
+      g.OH <= 0 || g.OH % kM || g.OW <= 0 || g.OW % (kM * t.width))
+    return false;
+  for (const ir::EpilogueStep &st : n.epilogue) {
+    if (ir::isPooling(st.kind)) {
+      if (&st != &n.epilogue.back() || !poolsTile(n))
+        return false;
+    } else if (!ir::isActivation(st.kind)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+double winogradFewCost(const ConvGeom &g, const VectorTarget &t) {
+  // Per tile vector: C input transforms (~36 shuffles and ~130 adds each),
+  // per output channel 36 * C FMAs and ~100 transform operations, at two
+  // vector operations per cycle (FMAs and adds on different ports).
+  double tvs = double(g.N) * (g.OH / kM) * (g.OW / (kM * t.width));
+  return tvs * (double(g.K) * (kE * g.C + 100) + g.C * 170) / 2;
+}
+
+Error lowerConv2dWinogradFew(Kernel &k, const ConvGeom &g) {
+  const ir::Node &n = k.node;
+  const int64_t VL = k.vec.width, C = g.C, K = g.K, N = g.N;
+  const int64_t TH = g.OH / kM, TV = g.OW / (kM * VL), H = g.H, W = g.W;
+  const bool pool = n.pooling() != nullptr;
+  const WinogradMatrices &Wm = winogradMatrices(kM, kR);
+  if (getenv("CNNC_CONV_DEBUG"))
+    errs() << "conv " << n.name << ": winograd F(4x4,3x3) for " << C
+           << " input channels, VL " << VL << ", one tile row per item"
+           << (pool ? ", 4x4 pooling on the tiles" : "") << " est " << winogradFewCost(g, k.vec)
+           << " cycles (direct " << chooseConvTile(g, k.vec).cost << ")\n";
+
+  auto cp = convParams(k, K * C * kR * kR);
+  if (!cp)
+    return cp.takeError();
+  Value *bias = cp->bias;
+  // [36][1][C][K]: one block of all K output channels.
+  Value *U = k.constant("winofew." + n.param("weight")->key,
+                        packWinogradWeights(*cp->weight, K, C, kM, kR, K));
+
+  IRBuilder<> &b = k.b;
+  Type *f32 = b.getFloatTy();
+  auto *vecTy = FixedVectorType::get(f32, VL);
+  TransformEmitter te{b, vecTy, int(kA)};
+  const bool umax = pool && reluFeedsMaxPool(k);
+  // A pooling alone or after a ReLU commutes with the bias and the ReLU
+  // (both monotonic): pool the transform's outputs first.
+  const bool poolFirst = pool && (n.epilogue.size() == 1 ||
+                                  (n.epilogue.size() == 2 && n.epilogue[0].kind == ir::OpKind::Relu));
+  auto vmax = [&](Value *x, Value *y) -> Value * {
+    if (!umax)
+      return k.fmaxNaN(x, y);
+    auto *ity = VectorType::getInteger(cast<VectorType>(vecTy));
+    Value *m = b.CreateBinaryIntrinsic(Intrinsic::umax, b.CreateBitCast(x, ity),
+                                       b.CreateBitCast(y, ity));
+    return b.CreateBitCast(m, vecTy);
+  };
+
+  emitParallelFor(
+      k, N * TH, {k.in[0], k.out}, winogradFewCost(g, k.vec),
+      [&](ArrayRef<Value *> caps, Value *item) {
+        Value *img = b.CreateUDiv(item, k.i64(TH)), *th = b.CreateURem(item, k.i64(TH));
+        Function *fn = b.GetInsertBlock()->getParent();
+        IRBuilder<> eb(&fn->getEntryBlock(), fn->getEntryBlock().begin());
+        Value *vbuf = eb.CreateAlloca(vecTy, eb.getInt64(C * kE), "winofew.v"); // [C][36]
+        Value *xImg = k.ptr(caps[0], k.mul(img, C * H * W));
+        forLoop(b, 0, TV, [&](Value *tv) {
+          // 1. V = B^T d B per input channel.
+          auto *spanTy = FixedVectorType::get(f32, kM * VL + kR - 1);
+          for (int64_t c = 0; c < C; ++c) {
+            Value *d[8][8] = {}, *t[8][8] = {}, *tt[8][8] = {}, *u[8][8] = {};
+            for (int64_t i = 0; i < kA; ++i) {
+              Value *row = k.add(k.mul(k.add(k.mul(th, kM), c * H + i), W), k.mul(tv, kM * VL));
+              Value *span = b.CreateAlignedLoad(spanTy, k.ptr(xImg, row), Align(4));
+              for (int64_t j = 0; j < kA; ++j) {
+                std::vector<int> m;
+                for (int64_t l = 0; l < VL; ++l)
+                  m.push_back(int(kM * l + j));
+                d[i][j] = b.CreateShuffleVector(span, m);
+              }
+            }
+            te.leftMul(Wm.BT, kA, d, t); // B^T d
+            for (int i = 0; i < kA; ++i)
+              for (int j = 0; j < kA; ++j)
+                tt[i][j] = t[j][i];
+            te.leftMul(Wm.BT, kA, tt, u); // (B^T d B)^T
+            for (int i = 0; i < kA; ++i)
+              for (int j = 0; j < kA; ++j)
+                b.CreateAlignedStore(u[j][i], b.CreateConstInBoundsGEP1_64(vecTy, vbuf, c * kE + i * kA + j),
+                                     Align(64));
+          }
+          // 2.-3. per output channel.
+          forLoop(b, 0, K, [&](Value *kk) {
+            Value *T[8][8] = {};
+            for (int64_t bc = 0; bc < kA; ++bc) {
+              Value *Mc[8] = {};
+              for (int64_t a = 0; a < kA; ++a) {
+                const int64_t e = a * kA + bc;
+                Value *acc = nullptr;
+                for (int64_t c = 0; c < C; ++c) {
+                  Value *uw = b.CreateAlignedLoad(
+                      f32, k.ptr(U, k.add(kk, (e * C + c) * K)), Align(4));
+                  Value *v = b.CreateAlignedLoad(
+                      vecTy, b.CreateConstInBoundsGEP1_64(vecTy, vbuf, c * kE + e), Align(64));
+                  Value *us = b.CreateVectorSplat(VL, uw);
+                  acc = acc ? k.fmuladd(us, v, acc) : b.CreateFMul(us, v);
+                }
+                Mc[a] = acc;
+              }
+              Value *col[4];
+              linPaired(te, Wm.AT, kM, Mc, col);
+              for (int64_t i = 0; i < kM; ++i)
+                T[i][bc] = col[i];
+            }
+            Value *bv = bias ? b.CreateVectorSplat(VL, b.CreateAlignedLoad(f32, k.ptr(bias, kk), Align(4)))
+                             : ConstantFP::get(vecTy, 0.0);
+            Value *Y[4][4];
+            for (int64_t i = 0; i < kM; ++i)
+              linPaired(te, Wm.AT, kM, T[i], Y[i]);
+            Value *plane = k.add(k.mul(img, K), kk);
+            if (pool && poolFirst) {
+              // max(relu(y + b)) = relu(max(y) + b): maxps over the tile
+              // (inputs are finite here, so a NaN can only come from an
+              // overflow), then the bias and the ReLU once.
+              Value *p = nullptr;
+              for (int64_t i = 0; i < kM; ++i)
+                for (int64_t j = 0; j < kM; ++j)
+                  p = p ? k.fmaxNoNaN(p, Y[i][j]) : Y[i][j];
+              p = emitEpilogue(k, b.CreateFAdd(p, bv), {}, k.i64(0));
+              Value *at = k.add(k.mul(k.add(k.mul(plane, TH), th), g.OW / kM), k.mul(tv, VL));
+              b.CreateAlignedStore(p, k.ptr(caps[1], at), Align(4));
+              return;
+            }
+            for (int64_t i = 0; i < kM; ++i)
+              for (int64_t j = 0; j < kM; ++j)
+                Y[i][j] = emitEpilogue(k, b.CreateFAdd(Y[i][j], bv), {}, k.i64(0));
+            if (pool) {
+              Value *p = nullptr;
+              for (int64_t i = 0; i < kM; ++i)
+                for (int64_t j = 0; j < kM; ++j)
+                  p = p ? vmax(p, Y[i][j]) : Y[i][j];
+              Value *at = k.add(k.mul(k.add(k.mul(plane, TH), th), g.OW / kM), k.mul(tv, VL));
+              b.CreateAlignedStore(p, k.ptr(caps[1], at), Align(4));
+              return;
+            }
+            for (int64_t i = 0; i < kM; ++i) {
+              // Lane l of output vector q is column q*VL + l: tile (q*VL + l) / 4, column j.
+              Value *cat01 = b.CreateShuffleVector(Y[i][0], Y[i][1], iota(2 * VL));
+              Value *cat23 = b.CreateShuffleVector(Y[i][2], Y[i][3], iota(2 * VL));
+              Value *all = b.CreateShuffleVector(cat01, cat23, iota(4 * VL));
+              Value *row = k.add(k.mul(k.add(k.mul(plane, g.OH), k.add(k.mul(th, kM), i)), g.OW),
+                                 k.mul(tv, kM * VL));
+              for (int64_t q = 0; q < kM; ++q) {
+                std::vector<int> m;
+                for (int64_t l = 0; l < VL; ++l) {
+                  int64_t col = q * VL + l;
+                  m.push_back(int((col % kM) * VL + col / kM));
+                }
+                b.CreateAlignedStore(b.CreateShuffleVector(all, m),
+                                     k.ptr(caps[1], k.add(row, q * VL)), Align(4));
+              }
+            }
+          });
+        });
+      });
+  return Error::success();
+}
+
+} // namespace cnnc::codegen
