@@ -153,14 +153,7 @@ Error lowerConv2dWinogradFew(Kernel &k, const ConvGeom &g) {
   // (both monotonic): pool the transform's outputs first.
   const bool poolFirst = pool && (n.epilogue.size() == 1 ||
                                   (n.epilogue.size() == 2 && n.epilogue[0].kind == ir::OpKind::Relu));
-  auto vmax = [&](Value *x, Value *y) -> Value * {
-    if (!umax)
-      return k.fmaxNaN(x, y);
-    auto *ity = VectorType::getInteger(cast<VectorType>(vecTy));
-    Value *m = b.CreateBinaryIntrinsic(Intrinsic::umax, b.CreateBitCast(x, ity),
-                                       b.CreateBitCast(y, ity));
-    return b.CreateBitCast(m, vecTy);
-  };
+  auto vmax = [&](Value *x, Value *y) { return umax ? k.fmaxNonNegative(x, y) : k.fmaxNaN(x, y); };
 
   emitParallelFor(
       k, N * TH, {k.in[0], k.out}, winogradFewCost(g, k.vec),

@@ -301,7 +301,6 @@ Value *emitAllFinite(Kernel &k, Value *x, int64_t count) {
   return b.CreateFCmpORD(s, s);
 }
 
-
 Value *emitNaNCheck(Kernel &k, ArrayRef<Value *> vecs) {
   IRBuilder<> &b = k.b;
   Function *fma = Intrinsic::getDeclaration(&k.m, Intrinsic::fma, {vecs[0]->getType()});

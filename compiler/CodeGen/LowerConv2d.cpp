@@ -124,6 +124,8 @@ Error emitReferenceConv(Kernel &k, Value *y) {
 /// any non-finite value the reference convolution runs instead: slow
 /// (scalar), but NaN exactly where PyTorch's is, and small to compile; the
 /// weights as given are then in the object beside the transformed ones.
+/// With `fallback` (the few-channel kernel's: the direct kernel) that runs
+/// instead of the reference convolution.
 Error lowerWinogradGuarded(Kernel &k, Error (*kernel)(Kernel &),
                            Error (*fallback)(Kernel &) = nullptr) {
   IRBuilder<> &b = k.b;
@@ -139,23 +141,19 @@ Error lowerWinogradGuarded(Kernel &k, Error (*kernel)(Kernel &),
     return e;
   b.CreateBr(join);
   b.SetInsertPoint(ref);
+  if (getenv("CNNC_CONV_DEBUG"))
+    errs() << "conv " << k.node.name << ": the " << (fallback ? "direct kernel" : "reference convolution")
+           << " for inputs with NaNs or infinities\n";
   if (fallback) {
-    if (getenv("CNNC_CONV_DEBUG"))
-      errs() << "conv " << k.node.name << ": the direct kernel for inputs with NaNs or infinities\n";
     if (Error e = fallback(k))
       return e;
-    b.CreateBr(join);
-    b.SetInsertPoint(join);
-    return Error::success();
+  } else {
+    Value *convOut = k.node.pooling() ? convOutputInScratch(k) : k.out;
+    if (Error e = emitReferenceConv(k, convOut))
+      return e;
+    if (k.node.pooling())
+      emitPoolAfterConv(k, convOut);
   }
-  if (getenv("CNNC_CONV_DEBUG"))
-    errs() << "conv " << k.node.name
-           << ": the reference convolution for inputs with NaNs or infinities\n";
-  Value *convOut = k.node.pooling() ? convOutputInScratch(k) : k.out;
-  if (Error e = emitReferenceConv(k, convOut))
-    return e;
-  if (k.node.pooling())
-    emitPoolAfterConv(k, convOut);
   b.CreateBr(join);
   b.SetInsertPoint(join);
   return Error::success();

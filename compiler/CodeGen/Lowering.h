@@ -142,6 +142,15 @@ public:
   llvm::Value *fmaxNoNaN(llvm::Value *acc, llvm::Value *v) {
     return b.CreateSelect(b.CreateFCmpOGT(v, acc), v, acc);
   }
+  /// max of values known to be +0 .. +inf or NaN (a ReLU's output): one
+  /// unsigned integer max of the bit patterns, which a NaN of either sign
+  /// wins (reluFeedsMaxPool).
+  llvm::Value *fmaxNonNegative(llvm::Value *acc, llvm::Value *v) {
+    auto *ity = llvm::VectorType::getInteger(llvm::cast<llvm::VectorType>(v->getType()));
+    llvm::Value *m = b.CreateBinaryIntrinsic(llvm::Intrinsic::umax, b.CreateBitCast(acc, ity),
+                                             b.CreateBitCast(v, ity));
+    return b.CreateBitCast(m, v->getType());
+  }
   llvm::Value *smax(llvm::Value *a, llvm::Value *c) {
     return b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a, c);
   }
@@ -164,8 +173,7 @@ private:
 };
 
 /// i1: whether the `count` floats at x are all finite (no NaN, no
-/// infinity): kernels whose fast path is exact only without NaNs branch on
-/// it (Winograd, max pooling).
+/// infinity): the Winograd kernels, exact only without them, branch on it.
 llvm::Value *emitAllFinite(Kernel &k, llvm::Value *x, int64_t count);
 /// A conv's weights as given (checked to be `count` floats) and its bias
 /// (null without one).
@@ -289,7 +297,7 @@ llvm::Error lowerMaxPool2dVector(Kernel &k);
 /// With `unsignedMax` the values are known to be +0 .. +inf or NaN (a
 /// ReLU's output, see reluFeedsMaxPool): max is then one unsigned integer
 /// max of the bit patterns, which a NaN of either sign wins, as PyTorch's.
-/// With `checkSlot` (a pointer to a vector of the span's type) max is one
+/// With `checkSlot` (a pointer to a vector of `lanes` floats) max is one
 /// maxps (Kernel::fmaxNoNaN), exact only without NaNs: the loaded rows are
 /// then accumulated into *checkSlot, which is NaN if any of them held a
 /// NaN (or an infinity), and the caller pools again if it is.

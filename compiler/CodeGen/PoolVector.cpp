@@ -9,11 +9,11 @@
 // or the ceil-mode overhang are peeled and reduce only the kernel rows
 // inside the input. Only the few columns at the borders use the scalar
 // formula (taps outside the input skipped). NaN propagates like PyTorch's
-// kernel: a NaN tap wins. Each block of interior rows first checks its
-// input rows for NaNs and infinities (emitAllFinite, one FMA per input
-// vector); a block without them reduces with maxps alone, one with them
-// with the NaN-aware max (a compare, a mask operation and a blend more per
-// tap, which halved the speed on Zen 4).
+// kernel: a NaN tap wins. Interior rows go in blocks pooled first with
+// maxps alone while the loaded rows are folded into a NaN check
+// (emitNaNCheck); a block whose check finds a NaN (or an infinity) is
+// pooled again with the NaN-aware max (a compare, a mask operation and a
+// blend more per tap, which halved the speed on Zen 4).
 //
 //===----------------------------------------------------------------------===//
 #include "CodeGen/Lowering.h"
@@ -46,12 +46,7 @@ Value *emitPoolSpan(Kernel &k, bool isMax, Value *base, Value *offset, int64_t r
       return b.CreateFAdd(acc, v);
     if (checkSlot)
       return k.fmaxNoNaN(acc, v);
-    if (!unsignedMax)
-      return k.fmaxNaN(acc, v);
-    auto *ity = VectorType::getInteger(cast<VectorType>(v->getType()));
-    Value *m = b.CreateBinaryIntrinsic(Intrinsic::umax, b.CreateBitCast(acc, ity),
-                                       b.CreateBitCast(v, ity));
-    return b.CreateBitCast(m, v->getType());
+    return unsignedMax ? k.fmaxNonNegative(acc, v) : k.fmaxNaN(acc, v);
   };
   Value *rows = nullptr;
   std::vector<Value *> loaded;
@@ -180,13 +175,11 @@ Error lowerMaxPool2dVector(Kernel &k) {
       // vectors leave out (emitPoolSpan).
       Value *row0 = k.mul(k.add(k.mul(oh, SH), -PH), W);
       const int64_t end = (owVecHi - 1) * SW - PW + (KW - 1) * DW + 1;
-      Function *fma = Intrinsic::getDeclaration(&k.m, Intrinsic::fma, {vecTy});
-      Value *z = b.CreateLoad(vecTy, checkSlot);
-      for (int64_t kh : khs) {
-        Value *v = k.vload(vecTy, xp, k.add(row0, kh * DH * W + end - VL));
-        z = b.CreateCall(fma, {v, v, z});
-      }
-      b.CreateStore(z, checkSlot);
+      std::vector<Value *> vecs;
+      for (int64_t kh : khs)
+        vecs.push_back(k.vload(vecTy, xp, k.add(row0, kh * DH * W + end - VL)));
+      b.CreateStore(b.CreateFAdd(b.CreateLoad(vecTy, checkSlot), emitNaNCheck(k, vecs)),
+                    checkSlot);
     }
     scalarRange(xp, yp, oh, owVecHi, OW);
   };
