@@ -37,6 +37,8 @@ namespace cnnc::codegen {
 
 namespace {
 constexpr int64_t kM = 4, kR = 3, kA = 6, kE = kA * kA;
+/// Bytes of A^T M columns one block of output channels keeps (L1).
+constexpr int64_t kTBytes = 16 * 1024;
 
 std::vector<int> iota(int64_t n) {
   std::vector<int> v;
@@ -136,6 +138,8 @@ Error lowerConv2dWinogradFew(Kernel &k, const ConvGeom &g) {
            << (pool ? ", 4x4 pooling on the tiles" : "") << " est " << winogradFewCost(g, k.vec)
            << " cycles (direct " << chooseConvTile(g, k.vec).cost << ")\n";
 
+  // Output channels per block: their T (4 x 6 vectors each) stays in L1.
+  const int64_t KB = std::max<int64_t>(1, std::min<int64_t>(K, kTBytes / (kM * kA * VL * 4)));
   auto cp = convParams(k, K * C * kR * kR);
   if (!cp)
     return cp.takeError();
@@ -162,104 +166,160 @@ Error lowerConv2dWinogradFew(Kernel &k, const ConvGeom &g) {
         Function *fn = b.GetInsertBlock()->getParent();
         IRBuilder<> eb(&fn->getEntryBlock(), fn->getEntryBlock().begin());
         Value *vbuf = eb.CreateAlloca(vecTy, eb.getInt64(C * kE), "winofew.v"); // [C][36]
+        Value *wbuf = eb.CreateAlloca(vecTy, eb.getInt64(kA * (kM + 1)), "winofew.w"); // [6][5]
+        Value *tbuf = eb.CreateAlloca(vecTy, eb.getInt64(KB * kM * kA), "winofew.t"); // [KB][4][6]
         Value *xImg = k.ptr(caps[0], k.mul(img, C * H * W));
         forLoop(b, 0, TV, [&](Value *tv) {
-          // 1. V = B^T d B per input channel.
-          auto *spanTy = FixedVectorType::get(f32, kM * VL + kR - 1);
+          // 1. V = B^T d B per input channel, a few values live at a time
+          //    (the whole 6 x 6 tile at once spilled): B^T down the 6
+          //    input rows on whole chunks of the row spans (4 vectors and
+          //    one ending at the span's end), to a stack buffer; then per
+          //    transformed row the split into the 6 tile columns (stride-4
+          //    shuffles) and B across them. The same operations in the
+          //    same order as on the split tile.
+          constexpr int64_t NC = kM + 1;
+          auto chunkAt = [&](int64_t q) { return q < kM ? q * VL : kM * VL + kR - 1 - VL; };
           for (int64_t c = 0; c < C; ++c) {
-            Value *d[8][8] = {}, *t[8][8] = {}, *tt[8][8] = {}, *u[8][8] = {};
+            for (int64_t q = 0; q < NC; ++q) {
+              Value *x[kA], *w[kA];
+              for (int64_t r = 0; r < kA; ++r) {
+                Value *at = k.add(k.mul(k.add(k.mul(th, kM), c * H + r), W),
+                                  k.add(k.mul(tv, kM * VL), chunkAt(q)));
+                x[r] = b.CreateAlignedLoad(vecTy, k.ptr(xImg, at), Align(4));
+              }
+              for (int64_t i = 0; i < kA; ++i) {
+                w[i] = te.lin(Wm.BT[i], ArrayRef<Value *>(x, kA));
+                b.CreateAlignedStore(w[i], b.CreateConstInBoundsGEP1_64(vecTy, wbuf, i * NC + q),
+                                     Align(64));
+              }
+            }
             for (int64_t i = 0; i < kA; ++i) {
-              Value *row = k.add(k.mul(k.add(k.mul(th, kM), c * H + i), W), k.mul(tv, kM * VL));
-              Value *span = b.CreateAlignedLoad(spanTy, k.ptr(xImg, row), Align(4));
+              Value *ch[NC];
+              for (int64_t q = 0; q < NC; ++q)
+                ch[q] = b.CreateAlignedLoad(
+                    vecTy, b.CreateConstInBoundsGEP1_64(vecTy, wbuf, i * NC + q), Align(64));
+              Value *c01 = b.CreateShuffleVector(ch[0], ch[1], iota(2 * VL));
+              Value *c23 = b.CreateShuffleVector(ch[2], ch[3], iota(2 * VL));
+              Value *c03 = b.CreateShuffleVector(c01, c23, iota(4 * VL));
+              std::vector<int> widen = iota(VL);
+              widen.resize(4 * VL, -1);
+              Value *c4 = b.CreateShuffleVector(ch[4], PoisonValue::get(vecTy), widen);
+              Value *row = b.CreateShuffleVector(c03, c4, iota(8 * VL)); // 4 chunks, the last
+              Value *dcol[kA], *v[kA];
               for (int64_t j = 0; j < kA; ++j) {
                 std::vector<int> m;
-                for (int64_t l = 0; l < VL; ++l)
-                  m.push_back(int(kM * l + j));
-                d[i][j] = b.CreateShuffleVector(span, m);
-              }
-            }
-            te.leftMul(Wm.BT, kA, d, t); // B^T d
-            for (int i = 0; i < kA; ++i)
-              for (int j = 0; j < kA; ++j)
-                tt[i][j] = t[j][i];
-            te.leftMul(Wm.BT, kA, tt, u); // (B^T d B)^T
-            for (int i = 0; i < kA; ++i)
-              for (int j = 0; j < kA; ++j)
-                b.CreateAlignedStore(u[j][i], b.CreateConstInBoundsGEP1_64(vecTy, vbuf, c * kE + i * kA + j),
-                                     Align(64));
-          }
-          // 2.-3. per output channel.
-          forLoop(b, 0, K, [&](Value *kk) {
-            Value *T[8][8] = {};
-            for (int64_t bc = 0; bc < kA; ++bc) {
-              Value *Mc[8] = {};
-              for (int64_t a = 0; a < kA; ++a) {
-                const int64_t e = a * kA + bc;
-                Value *acc = nullptr;
-                for (int64_t c = 0; c < C; ++c) {
-                  Value *uw = b.CreateAlignedLoad(
-                      f32, k.ptr(U, k.add(kk, (e * C + c) * K)), Align(4));
-                  Value *v = b.CreateAlignedLoad(
-                      vecTy, b.CreateConstInBoundsGEP1_64(vecTy, vbuf, c * kE + e), Align(64));
-                  Value *us = b.CreateVectorSplat(VL, uw);
-                  acc = acc ? k.fmuladd(us, v, acc) : b.CreateFMul(us, v);
-                }
-                Mc[a] = acc;
-              }
-              Value *col[4];
-              linPaired(te, Wm.AT, kM, Mc, col);
-              for (int64_t i = 0; i < kM; ++i)
-                T[i][bc] = col[i];
-            }
-            Value *bv = bias ? b.CreateVectorSplat(VL, b.CreateAlignedLoad(f32, k.ptr(bias, kk), Align(4)))
-                             : ConstantFP::get(vecTy, 0.0);
-            Value *Y[4][4];
-            for (int64_t i = 0; i < kM; ++i)
-              linPaired(te, Wm.AT, kM, T[i], Y[i]);
-            Value *plane = k.add(k.mul(img, K), kk);
-            if (pool && poolFirst) {
-              // max(relu(y + b)) = relu(max(y) + b): maxps over the tile
-              // (inputs are finite here, so a NaN can only come from an
-              // overflow), then the bias and the ReLU once.
-              Value *p = nullptr;
-              for (int64_t i = 0; i < kM; ++i)
-                for (int64_t j = 0; j < kM; ++j)
-                  p = p ? k.fmaxNoNaN(p, Y[i][j]) : Y[i][j];
-              p = emitEpilogue(k, b.CreateFAdd(p, bv), {}, k.i64(0));
-              Value *at = k.add(k.mul(k.add(k.mul(plane, TH), th), g.OW / kM), k.mul(tv, VL));
-              b.CreateAlignedStore(p, k.ptr(caps[1], at), Align(4));
-              return;
-            }
-            for (int64_t i = 0; i < kM; ++i)
-              for (int64_t j = 0; j < kM; ++j)
-                Y[i][j] = emitEpilogue(k, b.CreateFAdd(Y[i][j], bv), {}, k.i64(0));
-            if (pool) {
-              Value *p = nullptr;
-              for (int64_t i = 0; i < kM; ++i)
-                for (int64_t j = 0; j < kM; ++j)
-                  p = p ? vmax(p, Y[i][j]) : Y[i][j];
-              Value *at = k.add(k.mul(k.add(k.mul(plane, TH), th), g.OW / kM), k.mul(tv, VL));
-              b.CreateAlignedStore(p, k.ptr(caps[1], at), Align(4));
-              return;
-            }
-            for (int64_t i = 0; i < kM; ++i) {
-              // Lane l of output vector q is column q*VL + l: tile (q*VL + l) / 4, column j.
-              Value *cat01 = b.CreateShuffleVector(Y[i][0], Y[i][1], iota(2 * VL));
-              Value *cat23 = b.CreateShuffleVector(Y[i][2], Y[i][3], iota(2 * VL));
-              Value *all = b.CreateShuffleVector(cat01, cat23, iota(4 * VL));
-              Value *row = k.add(k.mul(k.add(k.mul(plane, g.OH), k.add(k.mul(th, kM), i)), g.OW),
-                                 k.mul(tv, kM * VL));
-              for (int64_t q = 0; q < kM; ++q) {
-                std::vector<int> m;
                 for (int64_t l = 0; l < VL; ++l) {
-                  int64_t col = q * VL + l;
-                  m.push_back(int((col % kM) * VL + col / kM));
+                  int64_t col = kM * l + j;
+                  m.push_back(int(col < kM * VL ? col : kM * VL + col - chunkAt(kM)));
                 }
-                b.CreateAlignedStore(b.CreateShuffleVector(all, m),
-                                     k.ptr(caps[1], k.add(row, q * VL)), Align(4));
+                dcol[j] = b.CreateShuffleVector(row, m);
+              }
+              for (int64_t j = 0; j < kA; ++j) {
+                v[j] = te.lin(Wm.BT[j], ArrayRef<Value *>(dcol, kA));
+                b.CreateAlignedStore(
+                    v[j], b.CreateConstInBoundsGEP1_64(vecTy, vbuf, c * kE + i * kA + j), Align(64));
               }
             }
-          });
+          }
+          // 2. per block of output channels and per column of 6 transform
+          //    elements: the column's C x 6 V vectors stay in registers
+          //    while each channel's M column (C FMAs per element, the
+          //    weight a broadcast operand) is formed and reduced by A^T to
+          //    4 values, stored to T (L1). One V load per FMA besides the
+          //    broadcast would halve the FMA rate where a vector load and
+          //    a broadcast share the load pipes (Zen 4).
+          auto tAt = [&](Value *kl, int64_t i, int64_t bc) { // T[kl][i][bc]
+            return b.CreateInBoundsGEP(vecTy, tbuf, k.add(k.mul(kl, kM * kA), i * kA + bc));
+          };
+          auto block = [&](Value *k0, int64_t cnt) {
+            for (int64_t bc = 0; bc < kA; ++bc) {
+              Value *Vc[kFirstLayerChannels][kA] = {};
+              for (int64_t c = 0; c < C; ++c)
+                for (int64_t a = 0; a < kA; ++a)
+                  Vc[c][a] = b.CreateAlignedLoad(
+                      vecTy, b.CreateConstInBoundsGEP1_64(vecTy, vbuf, c * kE + a * kA + bc),
+                      Align(64));
+              forLoop(b, 0, cnt, [&](Value *kl) {
+                Value *kk = k.add(k0, kl);
+                Value *Mc[8] = {};
+                for (int64_t a = 0; a < kA; ++a) {
+                  const int64_t e = a * kA + bc;
+                  Value *acc = nullptr;
+                  for (int64_t c = 0; c < C; ++c) {
+                    Value *uw =
+                        b.CreateAlignedLoad(f32, k.ptr(U, k.add(kk, (e * C + c) * K)), Align(4));
+                    Value *us = b.CreateVectorSplat(VL, uw);
+                    acc = acc ? k.fmuladd(us, Vc[c][a], acc) : b.CreateFMul(us, Vc[c][a]);
+                  }
+                  Mc[a] = acc;
+                }
+                Value *col[4];
+                linPaired(te, Wm.AT, kM, Mc, col);
+                for (int64_t i = 0; i < kM; ++i)
+                  b.CreateAlignedStore(col[i], tAt(kl, i, bc), Align(64));
+              });
+            }
+            // 3. per channel of the block: Y = T A, then the epilogue.
+            forLoop(b, 0, cnt, [&](Value *kl) {
+              Value *kk = k.add(k0, kl);
+              Value *T[4][kA];
+              for (int64_t i = 0; i < kM; ++i)
+                for (int64_t bc = 0; bc < kA; ++bc)
+                  T[i][bc] = b.CreateAlignedLoad(vecTy, tAt(kl, i, bc), Align(64));
+              Value *bv = bias ? b.CreateVectorSplat(
+                                     VL, b.CreateAlignedLoad(f32, k.ptr(bias, kk), Align(4)))
+                               : ConstantFP::get(vecTy, 0.0);
+              Value *Y[4][4];
+              for (int64_t i = 0; i < kM; ++i)
+                linPaired(te, Wm.AT, kM, T[i], Y[i]);
+              Value *plane = k.add(k.mul(img, K), kk);
+              if (pool && poolFirst) {
+                // max(relu(y + b)) = relu(max(y) + b): maxps over the tile
+                // (inputs are finite here, so a NaN can only come from an
+                // overflow), then the bias and the ReLU once.
+                Value *p = nullptr;
+                for (int64_t i = 0; i < kM; ++i)
+                  for (int64_t j = 0; j < kM; ++j)
+                    p = p ? k.fmaxNoNaN(p, Y[i][j]) : Y[i][j];
+                p = emitEpilogue(k, b.CreateFAdd(p, bv), {}, k.i64(0));
+                Value *at = k.add(k.mul(k.add(k.mul(plane, TH), th), g.OW / kM), k.mul(tv, VL));
+                b.CreateAlignedStore(p, k.ptr(caps[1], at), Align(4));
+                return;
+              }
+              for (int64_t i = 0; i < kM; ++i)
+                for (int64_t j = 0; j < kM; ++j)
+                  Y[i][j] = emitEpilogue(k, b.CreateFAdd(Y[i][j], bv), {}, k.i64(0));
+              if (pool) {
+                Value *p = nullptr;
+                for (int64_t i = 0; i < kM; ++i)
+                  for (int64_t j = 0; j < kM; ++j)
+                    p = p ? vmax(p, Y[i][j]) : Y[i][j];
+                Value *at = k.add(k.mul(k.add(k.mul(plane, TH), th), g.OW / kM), k.mul(tv, VL));
+                b.CreateAlignedStore(p, k.ptr(caps[1], at), Align(4));
+                return;
+              }
+              for (int64_t i = 0; i < kM; ++i) {
+                // Lane l of output vector q is column q*VL + l: tile (q*VL + l) / 4, column j.
+                Value *cat01 = b.CreateShuffleVector(Y[i][0], Y[i][1], iota(2 * VL));
+                Value *cat23 = b.CreateShuffleVector(Y[i][2], Y[i][3], iota(2 * VL));
+                Value *all = b.CreateShuffleVector(cat01, cat23, iota(4 * VL));
+                Value *row = k.add(k.mul(k.add(k.mul(plane, g.OH), k.add(k.mul(th, kM), i)), g.OW),
+                                   k.mul(tv, kM * VL));
+                for (int64_t q = 0; q < kM; ++q) {
+                  std::vector<int> m;
+                  for (int64_t l = 0; l < VL; ++l) {
+                    int64_t col = q * VL + l;
+                    m.push_back(int((col % kM) * VL + col / kM));
+                  }
+                  b.CreateAlignedStore(b.CreateShuffleVector(all, m),
+                                       k.ptr(caps[1], k.add(row, q * VL)), Align(4));
+                }
+              }
+            });
+          };
+          forLoop(b, 0, K / KB, [&](Value *kb) { block(k.mul(kb, KB), KB); });
+          if (K % KB)
+            block(k.i64(K - K % KB), K % KB);
         });
       });
   return Error::success();
