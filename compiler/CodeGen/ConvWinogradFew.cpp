@@ -47,52 +47,6 @@ std::vector<int> iota(int64_t n) {
   return v;
 }
 
-/// Rows of a 6-point transform (`rows` rows of coef) applied to x[0..5],
-/// with the points +-1 and +-2 paired: x1 +- x2 and x3 +- x4 are formed
-/// once when rows use them with equal or opposite coefficients (A^T of
-/// F(4x4,3x3): 10 operations for its 4 rows instead of 14).
-void linPaired(TransformEmitter &te, const double (*coef)[8], int rows, Value *const *x,
-               Value **out) {
-  IRBuilder<> &b = te.b;
-  Value *sum[2] = {}, *diff[2] = {};
-  for (int r = 0; r < rows; ++r) {
-    const double *c = coef[r];
-    double cs[4] = {c[0], 0, 0, c[5]};
-    Value *xs[4] = {x[0], nullptr, nullptr, x[5]};
-    std::vector<double> rest;
-    std::vector<Value *> restX;
-    for (int p = 0; p < 2; ++p) {
-      const int i = 1 + 2 * p;
-      if (c[i] != 0 && c[i] == c[i + 1]) {
-        if (!sum[p])
-          sum[p] = b.CreateFAdd(x[i], x[i + 1]);
-        cs[1 + p] = c[i];
-        xs[1 + p] = sum[p];
-      } else if (c[i] != 0 && c[i] == -c[i + 1]) {
-        if (!diff[p])
-          diff[p] = b.CreateFSub(x[i], x[i + 1]);
-        cs[1 + p] = c[i];
-        xs[1 + p] = diff[p];
-      } else {
-        rest.push_back(c[i]);
-        rest.push_back(c[i + 1]);
-        restX.push_back(x[i]);
-        restX.push_back(x[i + 1]);
-      }
-    }
-    std::vector<double> all;
-    std::vector<Value *> allX;
-    for (int j = 0; j < 4; ++j)
-      if (xs[j]) {
-        all.push_back(cs[j]);
-        allX.push_back(xs[j]);
-      }
-    all.insert(all.end(), rest.begin(), rest.end());
-    allX.insert(allX.end(), restX.begin(), restX.end());
-    out[r] = te.lin(all.data(), allX);
-  }
-}
-
 /// The fused 4 x 4 max pooling, if the node ends in one.
 bool poolsTile(const ir::Node &n) {
   const ir::EpilogueStep *p = n.pooling();
@@ -175,8 +129,8 @@ Error lowerConv2dWinogradFew(Kernel &k, const ConvGeom &g) {
           //    input rows on whole chunks of the row spans (4 vectors and
           //    one ending at the span's end), to a stack buffer; then per
           //    transformed row the split into the 6 tile columns (stride-4
-          //    shuffles) and B across them. The same operations in the
-          //    same order as on the split tile.
+          //    shuffles) and B across them. B^T shares sums and
+          //    differences of rows (rowsPaired: 14 operations, not 22).
           constexpr int64_t NC = kM + 1;
           auto chunkAt = [&](int64_t q) { return q < kM ? q * VL : kM * VL + kR - 1 - VL; };
           for (int64_t c = 0; c < C; ++c) {
@@ -187,11 +141,10 @@ Error lowerConv2dWinogradFew(Kernel &k, const ConvGeom &g) {
                                   k.add(k.mul(tv, kM * VL), chunkAt(q)));
                 x[r] = b.CreateAlignedLoad(vecTy, k.ptr(xImg, at), Align(4));
               }
-              for (int64_t i = 0; i < kA; ++i) {
-                w[i] = te.lin(Wm.BT[i], ArrayRef<Value *>(x, kA));
+              te.rowsPaired(Wm.BT, kA, x, w);
+              for (int64_t i = 0; i < kA; ++i)
                 b.CreateAlignedStore(w[i], b.CreateConstInBoundsGEP1_64(vecTy, wbuf, i * NC + q),
                                      Align(64));
-              }
             }
             for (int64_t i = 0; i < kA; ++i) {
               Value *ch[NC];
@@ -214,8 +167,11 @@ Error lowerConv2dWinogradFew(Kernel &k, const ConvGeom &g) {
                 }
                 dcol[j] = b.CreateShuffleVector(row, m);
               }
-              for (int64_t j = 0; j < kA; ++j) {
+              // B across the columns unpaired: pairing trades FMAs for adds,
+              // which share their pipes with the shuffles (1.1x slower on Zen 4).
+              for (int64_t j = 0; j < kA; ++j)
                 v[j] = te.lin(Wm.BT[j], ArrayRef<Value *>(dcol, kA));
+              for (int64_t j = 0; j < kA; ++j) {
                 b.CreateAlignedStore(
                     v[j], b.CreateConstInBoundsGEP1_64(vecTy, vbuf, c * kE + i * kA + j), Align(64));
               }
@@ -254,7 +210,7 @@ Error lowerConv2dWinogradFew(Kernel &k, const ConvGeom &g) {
                   Mc[a] = acc;
                 }
                 Value *col[4];
-                linPaired(te, Wm.AT, kM, Mc, col);
+                te.rowsPaired(Wm.AT, kM, Mc, col);
                 for (int64_t i = 0; i < kM; ++i)
                   b.CreateAlignedStore(col[i], tAt(kl, i, bc), Align(64));
               });
@@ -271,7 +227,7 @@ Error lowerConv2dWinogradFew(Kernel &k, const ConvGeom &g) {
                                : ConstantFP::get(vecTy, 0.0);
               Value *Y[4][4];
               for (int64_t i = 0; i < kM; ++i)
-                linPaired(te, Wm.AT, kM, T[i], Y[i]);
+                te.rowsPaired(Wm.AT, kM, T[i], Y[i]);
               Value *plane = k.add(k.mul(img, K), kk);
               if (pool && poolFirst) {
                 // max(relu(y + b)) = relu(max(y) + b): maxps over the tile

@@ -4,6 +4,9 @@
 #include "llvm/IR/Constants.h"
 
 #include <algorithm>
+#include <cmath>
+#include <map>
+#include <tuple>
 
 using namespace llvm;
 
@@ -126,6 +129,64 @@ Value *TransformEmitter::lin(const double *coef, ArrayRef<Value *> x) {
     }
   }
   return acc ? acc : ConstantFP::get(vecTy, 0.0);
+}
+
+void TransformEmitter::rowsPaired(const double (*mat)[8], int rows, Value *const *x,
+                                  Value **out) {
+  // A pair (i, j, s) stands for x[i] + s * x[j]: a row with c x[i] + d x[j],
+  // |c| = |d| != 0, can use it as c * pair (s = d / c).
+  struct Pair {
+    int i, j, s;
+    bool operator<(const Pair &o) const { return std::tie(i, j, s) < std::tie(o.i, o.j, o.s); }
+  };
+  std::map<Pair, int> uses;
+  for (int r = 0; r < rows; ++r)
+    for (int i = 0; i < a; ++i)
+      for (int j = i + 1; j < a; ++j)
+        if (mat[r][i] != 0 && std::fabs(mat[r][i]) == std::fabs(mat[r][j]))
+          ++uses[{i, j, mat[r][j] == mat[r][i] ? 1 : -1}];
+  std::map<Pair, Value *> made;
+  for (int r = 0; r < rows; ++r) {
+    const double *c = mat[r];
+    bool used[8] = {};
+    std::vector<double> coef;
+    std::vector<Value *> terms;
+    for (;;) { // the pair of this row's unused terms that most rows share
+      Pair best{-1, -1, 0};
+      int bestUses = 1;
+      for (int i = 0; i < a; ++i)
+        for (int j = i + 1; j < a; ++j) {
+          if (used[i] || used[j] || c[i] == 0 || std::fabs(c[i]) != std::fabs(c[j]))
+            continue;
+          Pair p{i, j, c[j] == c[i] ? 1 : -1};
+          if (uses[p] > bestUses) {
+            best = p;
+            bestUses = uses[p];
+          }
+        }
+      if (best.i < 0)
+        break;
+      Value *&v = made[best];
+      if (!v)
+        v = best.s > 0 ? b.CreateFAdd(x[best.i], x[best.j]) : b.CreateFSub(x[best.i], x[best.j]);
+      used[best.i] = used[best.j] = true;
+      coef.push_back(c[best.i]);
+      terms.push_back(v);
+    }
+    for (int i = 0; i < a; ++i)
+      if (!used[i] && c[i] != 0) {
+        coef.push_back(c[i]);
+        terms.push_back(x[i]);
+      }
+    // A unit term first: it starts the sum without a multiply.
+    for (size_t t = 0; t < coef.size(); ++t)
+      if (coef[t] == 1) {
+        std::rotate(coef.begin(), coef.begin() + t, coef.begin() + t + 1);
+        std::rotate(terms.begin(), terms.begin() + t, terms.begin() + t + 1);
+        break;
+      }
+    out[r] = lin(coef.data(), terms);
+  }
 }
 
 void TransformEmitter::leftMul(const double (*mat)[8], int rows, Value *const (*x)[8],
