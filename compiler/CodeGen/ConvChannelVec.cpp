@@ -49,6 +49,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -65,6 +66,12 @@ constexpr double kFmaLatency = 4.0;
 constexpr int64_t kMaxPartialBytes = 32 * 1024;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// Experiments: CNNC_CONV_PADSKIP=0 keeps the taps that read padding.
+bool padSkipEnabled() {
+  const char *e = getenv("CNNC_CONV_PADSKIP");
+  return !(e && *e == '0');
+}
 
 /// The unfolded geometry (the direct kernel's view folds pointwise convs
 /// into one long row; this kernel flattens pixels anyway).
@@ -116,6 +123,21 @@ double stepCycles(int64_t rk, int64_t rp) {
   return std::max({fma, ld, kFmaLatency});
 }
 
+/// Share of a conv's taps that read an input element, not padding, for
+/// tiles of whole output rows (all taps counted in `steps`).
+double insideShare(const ConvGeom &g) {
+  auto inside = [](int64_t out, int64_t in, int64_t taps, int64_t s, int64_t d, int64_t pad) {
+    int64_t n = 0;
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t t = 0; t < taps; ++t) {
+        int64_t i = o * s + t * d - pad;
+        n += i >= 0 && i < in;
+      }
+    return double(n) / double(out * taps);
+  };
+  return inside(g.OH, g.H, g.KH, g.SH, g.DH, g.PH) * inside(g.OW, g.W, g.KW, g.SW, g.DW, g.PW);
+}
+
 /// Input rows and columns of the padded copy a layout needs (at most the
 /// padded input's).
 void paddedExtent(const ConvGeom &g, int64_t &Hp, int64_t &Wp) {
@@ -164,6 +186,9 @@ ChanVecPlan planTiled(const ConvGeom &g, const VectorTarget &t, bool exactFirst)
       bool tie = best >= 0 && c <= best * 1.001 && c >= best * 0.999;
       bool exact = p.P % rp == 0, bestExact = p.P % p.RP == 0;
       bool better = exactFirst && exact != bestExact ? exact : rk * rp > p.RK * p.RP;
+      // Tiles of whole rows leave out the taps that read padding.
+      if (p.copy && rp % g.OW == 0 && padSkipEnabled())
+        c *= insideShare(g);
       if (best < 0 || c < best * 0.999 || (tie && better)) {
         best = c;
         p.RK = rk;
@@ -348,6 +373,14 @@ Error lowerConv2dChanVec(Kernel &k) {
   }
   const ir::Param *wp = n.param("weight");
   Value *wPacked = k.constant("chanvec.pack." + wp->key, packed);
+  // Taps that read the copy's zero padding add w * 0 = 0 when w is finite
+  // (an infinite weight makes it NaN, as in PyTorch) and are left out where
+  // a tile knows them (tiles of whole rows, emitTile).
+  auto finite = [](float w) { return std::isfinite(w); };
+  const bool skipPad =
+      P.copy && padSkipEnabled() && std::all_of(wsrc.begin(), wsrc.end(), finite);
+  if (getenv("CNNC_CONV_DEBUG") && skipPad && RP % g.OW == 0)
+    errs() << "conv " << n.name << ": tiles of whole rows leave out the taps that read padding\n";
   auto bOr = k.param("bias");
   if (!bOr)
     return bOr.takeError();
@@ -490,6 +523,30 @@ Error lowerConv2dChanVec(Kernel &k) {
       Value *off = k.add(k.mul(oh, g.SH * P.Wp * cs), k.mul(ow, g.SW * cs));
       xPix.push_back(k.ptr(xImg, b.CreateFreeze(off)));
     }
+    // Padding: a tile of whole output rows knows its pixels' columns
+    // (pixel j is column j % OW), so taps reading a column of the padding
+    // are not emitted; kernel rows that read padding for all its rows are
+    // branched around (unrolled rows) or outside the row loop's bounds.
+    const bool skip = skipPad && rp % g.OW == 0;
+    auto colInside = [&](int64_t j, int64_t kw) {
+      int64_t iw = (j % g.OW) * g.SW + kw * g.DW - g.PW;
+      return !skip || (iw >= 0 && iw < g.W);
+    };
+    Value *ohFirst = nullptr, *ohLast = nullptr;
+    if (skip) {
+      ohFirst = b.CreateUDiv(p0, k.i64(g.OW));
+      ohLast = k.add(ohFirst, rp / g.OW - 1);
+    }
+    // Whether kernel row kh may read only padding in some tile (compile
+    // time), and whether it reads an input row in this one (i1).
+    auto rowMayMiss = [&](int64_t kh) {
+      return skip && (kh * g.DH < g.PH || (g.OH - 1) * g.SH + kh * g.DH - g.PH >= g.H);
+    };
+    auto rowInside = [&](int64_t kh) {
+      Value *last = k.add(k.mul(ohLast, g.SH), kh * g.DH - g.PH);
+      Value *first = k.add(k.mul(ohFirst, g.SH), kh * g.DH - g.PH);
+      return b.CreateAnd(b.CreateICmpSGE(last, k.i64(0)), b.CreateICmpSLT(first, k.i64(g.H)));
+    };
     // This tile's share of the next pass's weights, relative to the current
     // channel's (see prefetchW): m lines from `pfOff` floats on.
     const int64_t lineFloats = 16; // a 64-byte line
@@ -554,7 +611,9 @@ Error lowerConv2dChanVec(Kernel &k) {
                            std::vector<Value *> &r) {
       for (int64_t kw = 0; kw < g.KW; ++kw) {
         int64_t tapOff = (kh * g.DH * P.Wp + kw * g.DW) * cs;
-        auto xload = [&](int64_t j) {
+        auto xload = [&](int64_t j) -> Value * {
+          if (!colInside(j, kw))
+            return nullptr;
           Value *s = b.CreateAlignedLoad(
               f32, k.ptr(k.ptr(xPix[j], cOff), k.i64(tapOff)), Align(4));
           return b.CreateVectorSplat(VL, s);
@@ -566,6 +625,19 @@ Error lowerConv2dChanVec(Kernel &k) {
         emitOuterProductFma(b, fmuladd, rk, rp, xload, wload, r);
       }
     };
+    // The row loop's kernel rows: [0, KH), or those that read an input row
+    // for some of the tile's rows, kh in [ceil((PH - last * SH) / DH),
+    // ceil((H + PH - first * SH) / DH)).
+    Value *rowLo = k.i64(0), *rowHi = k.i64(g.KH);
+    if (skip && rowLoop) {
+      auto ceilDivS = [&](Value *x) {
+        return b.CreateSDiv(k.add(x, g.DH - 1), k.i64(g.DH));
+      };
+      Value *lo = ceilDivS(b.CreateSub(k.i64(g.PH), k.mul(ohLast, g.SH)));
+      Value *hi = ceilDivS(b.CreateSub(k.i64(g.H + g.PH), k.mul(ohFirst, g.SH)));
+      rowLo = b.CreateBinaryIntrinsic(Intrinsic::smax, lo, k.i64(0));
+      rowHi = b.CreateBinaryIntrinsic(Intrinsic::smax, rowLo, k.smin(hi, k.i64(g.KH)));
+    }
     // One input channel: its offset in each pixel's window (cOff) and its
     // weights (wc).
     auto channel = [&](Value *cOff, Value *wc, ArrayRef<Value *> a) {
@@ -580,19 +652,39 @@ Error lowerConv2dChanVec(Kernel &k) {
                              b.getInt32(0), b.getInt32(2), b.getInt32(1)});
       }
       if (!rowLoop) {
-        for (int64_t kh = 0; kh < g.KH; ++kh)
-          emitRowTaps(cOff, wc, kh, r);
+        for (int64_t kh = 0; kh < g.KH; ++kh) {
+          if (!rowMayMiss(kh)) {
+            emitRowTaps(cOff, wc, kh, r);
+            continue;
+          }
+          BasicBlock *from = b.GetInsertBlock();
+          BasicBlock *rowBB = BasicBlock::Create(cx, "tile.row", tileFn);
+          BasicBlock *join = BasicBlock::Create(cx, "tile.rowdone", tileFn);
+          b.CreateCondBr(rowInside(kh), rowBB, join);
+          b.SetInsertPoint(rowBB);
+          std::vector<Value *> r2 = r;
+          emitRowTaps(cOff, wc, kh, r2);
+          BasicBlock *tapsEnd = b.GetInsertBlock();
+          b.CreateBr(join);
+          b.SetInsertPoint(join);
+          for (size_t i = 0; i < r.size(); ++i) {
+            PHINode *phi = b.CreatePHI(vecTy, 2);
+            phi->addIncoming(r[i], from);
+            phi->addIncoming(r2[i], tapsEnd);
+            r[i] = phi;
+          }
+        }
         return r;
       }
       return forLoopMulti(
-          b, k.i64(0), k.i64(g.KH), r,
+          b, rowLo, rowHi, r,
           [&](Value *kh, ArrayRef<Value *> a2) {
             std::vector<Value *> r2(a2.begin(), a2.end());
             emitRowTaps(k.add(cOff, k.mul(kh, g.DH * P.Wp * cs)),
                         k.ptr(wc, k.mul(kh, g.KW * rk * VL)), 0, r2);
             return r2;
           },
-          /*knownNonEmpty=*/true);
+          /*knownNonEmpty=*/!skip);
     };
     const int64_t wStep = taps * rk * VL; // weights per input channel
     std::vector<Value *> acc;

@@ -248,6 +248,8 @@ void emitOuterProductFma(IRBuilder<> &b, Function *fmuladd, int64_t rk, int64_t 
       wv.push_back(w(kk));
     for (int64_t j = 0; j < rw; ++j) {
       Value *xv = x(j);
+      if (!xv)
+        continue;
       for (int64_t kk = 0; kk < rk; ++kk)
         acc[kk * rw + j] = b.CreateCall(fmuladd, {xv, wv[kk], acc[kk * rw + j]});
     }
@@ -259,7 +261,8 @@ void emitOuterProductFma(IRBuilder<> &b, Function *fmuladd, int64_t rk, int64_t 
   for (int64_t kk = 0; kk < rk; ++kk) {
     Value *wv = w(kk);
     for (int64_t j = 0; j < rw; ++j)
-      acc[kk * rw + j] = b.CreateCall(fmuladd, {xv[j], wv, acc[kk * rw + j]});
+      if (xv[j])
+        acc[kk * rw + j] = b.CreateCall(fmuladd, {xv[j], wv, acc[kk * rw + j]});
   }
 }
 

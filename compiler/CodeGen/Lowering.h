@@ -377,7 +377,8 @@ std::vector<llvm::Value *> forLoopMulti(
 
 /// One step of a register tile: acc[kk * rw + j] += x(j) * w(kk) for rk
 /// broadcast weights and rw input vectors (fmuladd on the vector type),
-/// holding the smaller of the two sets in registers.
+/// holding the smaller of the two sets in registers. A null x(j) leaves
+/// acc[. * rw + j] as it is (a tap known to read zero padding).
 void emitOuterProductFma(llvm::IRBuilder<> &b, llvm::Function *fmuladd,
                          int64_t rk, int64_t rw,
                          llvm::function_ref<llvm::Value *(int64_t)> x,
